@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import type { Bus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Alert, Outcome } from '../core/schemas/alert.js';
+import type { Resident } from '../core/schemas/registry.js';
+import { AlertEngine, type EscalationTimeouts } from './engine.js';
+import { openAlertStore, type AlertQuery } from './store.js';
+
+export type { AlertQuery };
+
+/** What the console and REST API may ask of the alerts service. */
+export interface AlertsService {
+  list(query: AlertQuery): { alerts: Alert[]; next: number | null };
+  get(id: string): Alert | undefined;
+  changedSince(seq: number, dongs: readonly string[] | null, limit: number): Alert[];
+  lastActivity(residentId: string): number | undefined;
+  acknowledge(id: string, by: string, note?: string): Alert;
+  escalate(id: string, by: string, note: string): Alert;
+  resolve(id: string, by: string, outcome: Outcome, note?: string): Alert;
+  addNote(id: string, by: string, note: string): Alert;
+  /** Runs the deadline scan now (tests with a FakeClock). */
+  scan(): void;
+  close(): Promise<void>;
+}
+
+export interface AlertsDeps {
+  dataDir: string;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  residents: readonly Resident[];
+  scanIntervalMs: number; // 0 = no timer; the caller scans
+  escalation?: EscalationTimeouts;
+}
+
+export function startAlerts(deps: AlertsDeps): AlertsService {
+  const { bus, log, metrics } = deps;
+  const store = openAlertStore(join(deps.dataDir, 'alerts.db'));
+  const engine = new AlertEngine({ store, bus, clock: deps.clock, log, metrics, ...(deps.escalation ? { escalation: deps.escalation } : {}) }, deps.residents);
+  const unsubscribe = [
+    bus.subscribe('observations', (observations) => engine.handleObservations(observations)),
+    bus.subscribe('resident', (resident) => engine.upsertResident(resident)),
+  ];
+  const scan = () => {
+    const started = performance.now();
+    try {
+      engine.scan();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'deadline scan failed');
+    }
+    metrics.alertScanSeconds.set((performance.now() - started) / 1000);
+  };
+  // Deadlines that passed while the process was down fire on the first scan.
+  scan();
+  const timer = deps.scanIntervalMs > 0 ? setInterval(scan, deps.scanIntervalMs) : undefined;
+  log.info({ residents: deps.residents.length, lastSeq: store.lastSeq() }, 'alerts started');
+
+  return {
+    list: (q) => store.list(q),
+    get: (id) => store.get(id),
+    changedSince: (seq, dongs, limit) => store.changedSince(seq, dongs, limit),
+    lastActivity: (id) => engine.lastActivity(id),
+    acknowledge: (id, by, note) => engine.acknowledge(id, by, note),
+    escalate: (id, by, note) => engine.escalate(id, by, note),
+    resolve: (id, by, outcome, note) => engine.resolve(id, by, outcome, note),
+    addNote: (id, by, note) => engine.addNote(id, by, note),
+    scan,
+    async close() {
+      if (timer) clearInterval(timer);
+      for (const u of unsubscribe) u();
+      engine.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { healthReadingTypes } from '../../core/schemas/readings.js';
+import type { Observation } from '../../core/schemas/observation.js';
+
+// A plug's standby draw and a room's light drift by a few units on their own;
+// only a change beyond these bands is a person doing something.
+export const POWER_NOISE_WATTS = 5;
+export const ILLUMINANCE_NOISE_LUX = 30;
+
+/**
+ * Is this observation a sign of life? `previous` is the same device's last
+ * value of the same type (for plug power and illuminance changes).
+ */
+export function isActivity(o: Observation, previous: number | undefined): boolean {
+  switch (o.type) {
+    case 'motion':
+      return o.fields.detected === true;
+    case 'door':
+    case 'checkin_button':
+    case 'sos':
+    case 'fall':
+    case 'steps':
+      return true;
+    case 'power':
+      return previous !== undefined && Math.abs((o.fields.watts as number) - previous) > POWER_NOISE_WATTS;
+    case 'illuminance':
+      return previous !== undefined && Math.abs((o.fields.lux as number) - previous) > ILLUMINANCE_NOISE_LUX;
+    default:
+      return healthReadingTypes.has(o.type);
+  }
+}

@@ -1,0 +1,72 @@
+import type { Client, PublishPacket } from 'aedes';
+import { z } from 'zod';
+import type { Bus } from '../../core/bus.js';
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { ReadingError } from '../../core/schemas/readings.js';
+import type { Ingest } from '../../ingest/index.js';
+import { parseDeviceTopic } from '../topics.js';
+import { identities } from './authenticate.js';
+
+const StatusSchema = z.object({
+  online: z.boolean(),
+  battery: z.number().min(0).max(100).optional(),
+  firmware: z.string().max(64).optional(),
+  rssi: z.number().int().optional(),
+});
+
+export interface AuthorizePublishDeps {
+  ingest: Ingest;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  sendErrors(deviceId: string, errors: ReadingError[]): void;
+}
+
+/**
+ * Runs before aedes writes PUBACK (aedes lib/handlers/publish.js), so this is
+ * where a reading becomes durable: the callback fires only after the outbox
+ * commit. A device may publish only to its own readings and status topics.
+ */
+export function createAuthorizePublish(deps: AuthorizePublishDeps) {
+  const { ingest, bus, clock, log, metrics, sendErrors } = deps;
+  return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
+    if (!client) return done(null); // the platform's own publishes (errors topics)
+    const device = identities.get(client);
+    const topic = parseDeviceTopic(packet.topic);
+    if (!device || !topic || topic.deviceId !== device.deviceId || topic.kind === 'errors') {
+      metrics.brokerRejections.inc({ reason: 'publish_not_authorized' });
+      log.info({ deviceId: device?.deviceId, topic: packet.topic.slice(0, 120) }, 'publish refused');
+      return done(new Error('not_authorized'));
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+
+    if (topic.kind === 'status') {
+      let status: z.infer<typeof StatusSchema> | undefined;
+      try {
+        status = StatusSchema.parse(JSON.parse(payload.toString('utf8')));
+      } catch {
+        sendErrors(device.deviceId, [{ error: 'bad_json', message: 'status must be {"online": bool, "battery"?: 0-100, ...}' }]);
+        return done(null);
+      }
+      bus.publish('device-status', { ...device, online: status.online, ...(status.battery === undefined ? {} : { battery: status.battery }), at: clock.now() });
+      return done(null);
+    }
+
+    packet.retain = false; // readings are kept in the outbox, never as retained messages
+    ingest
+      .accept(device, payload)
+      .then((errors) => {
+        if (errors.length > 0) sendErrors(device.deviceId, errors);
+        done(null);
+      })
+      .catch((err: Error) => {
+        // Not durable means no PUBACK: the device keeps the reading and resends it.
+        metrics.brokerRejections.inc({ reason: 'store_unavailable' });
+        log.error({ err: err.message, deviceId: device.deviceId }, 'outbox append failed; refusing the publish');
+        done(new Error('store_unavailable'));
+      });
+  };
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0, 'must be a port number 0–65535').max(65535, 'must be a port number 0–65535');
+const optionalString = z.string().min(1).optional();
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every variable of CONTRACT §1, plus a few operator knobs; all optional. */
+export const EnvSchema = z
+  .object({
+    MQTT_PORT: port.default(1883),
+    MQTT_WS_PORT: port.default(9001),
+    MQTT_TLS_PORT: port.default(8883),
+    TLS_CERT: optionalString, // path to a PEM file
+    TLS_KEY: optionalString,
+    HTTP_PORT: port.default(8080),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    INFLUX_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    INFLUX_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (1–64)')
+      .default('donghaeng'),
+    INFLUX_TOKEN: optionalString,
+    INFLUX_USERNAME: optionalString,
+    INFLUX_PASSWORD: optionalString,
+    ADMIN_USERNAME: z.string().min(1).default('admin'),
+    ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    TZ_DISPLAY: z.string().refine(isTimeZone, 'must be an IANA time zone').default('Asia/Seoul'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // How often the alerts engine scans its deadlines (missed check-ins, escalations).
+    ALERT_SCAN_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  })
+  .refine((env) => Boolean(env.TLS_CERT) === Boolean(env.TLS_KEY), {
+    path: ['TLS_KEY'],
+    message: 'TLS_CERT and TLS_KEY must be given together',
+  })
+  .refine((env) => Boolean(env.INFLUX_USERNAME) === Boolean(env.INFLUX_PASSWORD), {
+    path: ['INFLUX_PASSWORD'],
+    message: 'INFLUX_USERNAME and INFLUX_PASSWORD must be given together',
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  host: string;
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  tzDisplay: string;
+  mqtt: { port: number; wsPort: number; tls?: { port: number; certFile: string; keyFile: string } };
+  http: { port: number };
+  influx: { url?: string; db: string; token?: string; username?: string; password?: string };
+  admin: { username: string; password?: string };
+  alerts: { scanIntervalMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad value throws one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  // An empty variable (`FOO=` in a compose file) means "unset", not "empty string".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = present[name] === undefined ? '' : ` (got ${JSON.stringify(present[name])})`;
+      return `config: ${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    tzDisplay: e.TZ_DISPLAY,
+    mqtt: {
+      port: e.MQTT_PORT,
+      wsPort: e.MQTT_WS_PORT,
+      ...(e.TLS_CERT && e.TLS_KEY ? { tls: { port: e.MQTT_TLS_PORT, certFile: e.TLS_CERT, keyFile: e.TLS_KEY } } : {}),
+    },
+    http: { port: e.HTTP_PORT },
+    influx: {
+      url: e.INFLUX_URL,
+      db: e.INFLUX_DB,
+      token: e.INFLUX_TOKEN,
+      username: e.INFLUX_USERNAME,
+      password: e.INFLUX_PASSWORD,
+    },
+    admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    alerts: { scanIntervalMs: e.ALERT_SCAN_MS },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

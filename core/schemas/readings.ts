@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import type { ErrorCode } from '../errors.js';
+
+// Valid ranges of CONTRACT §2: outside them a reading is `out_of_range`.
+const num = (min: number, max: number) => z.number().min(min).max(max);
+
+export const readingFieldSchemas = {
+  blood_pressure: z
+    .object({ systolic: num(40, 300), diastolic: num(20, 200), pulse: num(20, 250).optional() })
+    .refine((r) => r.systolic > r.diastolic, { message: 'systolic must be above diastolic', path: ['systolic'], params: { range: true } }),
+  glucose: z.object({
+    mg_dl: num(10, 1000),
+    context: z.enum(['fasting', 'before_meal', 'after_meal', 'random']).optional(),
+  }),
+  spo2: z.object({ spo2: num(50, 100), pulse: num(20, 250).optional() }),
+  temperature: z.object({ celsius: num(30, 45) }),
+  weight: z.object({ kg: num(10, 300) }),
+  heart_rate: z.object({ bpm: num(20, 250) }),
+  respiratory_rate: z.object({ per_min: num(2, 80) }),
+  steps: z.object({ count: z.number().int().min(0).max(200_000) }),
+  motion: z.object({ detected: z.boolean() }),
+  door: z.object({ open: z.boolean() }),
+  power: z.object({ watts: num(0, 10_000) }),
+  illuminance: z.object({ lux: num(0, 200_000) }),
+  checkin_button: z.object({}),
+  sos: z.object({}),
+  fall: z.object({ confidence: num(0, 1).optional() }),
+} as const;
+
+export type ReadingType = keyof typeof readingFieldSchemas;
+export const readingTypes = Object.keys(readingFieldSchemas) as ReadingType[];
+export type ReadingFields = Record<string, number | boolean | string>;
+
+/** Health readings count as activity and are evaluated against vital bands. */
+export const healthReadingTypes: ReadonlySet<ReadingType> = new Set([
+  'blood_pressure', 'glucose', 'spo2', 'temperature', 'weight', 'heart_rate', 'respiratory_rate',
+]);
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_BATCH_READINGS = 500;
+const MAX_FUTURE_MS = 5 * 60_000;
+const MAX_AGE_MS = 30 * 24 * 3_600_000;
+// ISO-8601 with an explicit offset: a bare local time would be ambiguous.
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+export interface ValidReading {
+  type: ReadingType;
+  ts: number; // epoch ms
+  fields: ReadingFields;
+}
+
+export interface ReadingError {
+  error: ErrorCode;
+  message: string;
+  index?: number;
+}
+
+export type ReadingResult = { ok: true; reading: ValidReading } | { ok: false; error: ReadingError };
+
+function fail(error: ErrorCode, message: string, index?: number): ReadingResult {
+  return { ok: false, error: { error, message, ...(index === undefined ? {} : { index }) } };
+}
+
+function parseTs(raw: unknown): number | undefined | null {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
+  if (typeof raw === 'string' && ISO_WITH_OFFSET.test(raw)) {
+    const ms = Date.parse(raw);
+    return Number.isNaN(ms) ? null : ms;
+  }
+  return null;
+}
+
+/** Validates one reading object; `now` is the receipt time (the default `ts`). */
+export function parseReading(raw: unknown, now: number, index?: number): ReadingResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return fail('invalid_reading', 'a reading must be a JSON object', index);
+  }
+  const { type, ts: rawTs, ...rest } = raw as Record<string, unknown>;
+  if (typeof type !== 'string' || !Object.hasOwn(readingFieldSchemas, type)) {
+    return fail('unknown_type', `unknown reading type ${JSON.stringify(type)?.slice(0, 40)}`, index);
+  }
+  const ts = parseTs(rawTs);
+  if (ts === null) return fail('invalid_reading', 'ts must be ISO-8601 with an offset or epoch milliseconds', index);
+  const at = ts ?? now;
+  if (at > now + MAX_FUTURE_MS || at < now - MAX_AGE_MS) {
+    return fail('ts_out_of_range', 'ts is more than 5 min ahead or older than 30 days', index);
+  }
+  const parsed = readingFieldSchemas[type as ReadingType].safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || type;
+    const range = issue.code === 'too_small' || issue.code === 'too_big' || issue.code === 'custom';
+    return fail(range ? 'out_of_range' : 'invalid_reading', `${field}: ${issue.message}`, index);
+  }
+  return { ok: true, reading: { type: type as ReadingType, ts: at, fields: parsed.data as ReadingFields } };
+}
+
+export interface ParsedPayload {
+  readings: ValidReading[];
+  errors: ReadingError[];
+}
+
+/** A readings-topic payload: one reading object, or `{readings: [...]}` with 1–500. */
+export function parseReadingsPayload(payload: Buffer, now: number): ParsedPayload {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    return { readings: [], errors: [{ error: 'too_large', message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }] };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { readings: [], errors: [{ error: 'bad_json', message: 'payload is not valid JSON' }] };
+  }
+  if (typeof body === 'object' && body !== null && 'readings' in body) {
+    const list = (body as { readings: unknown }).readings;
+    if (!Array.isArray(list) || list.length === 0) {
+      return { readings: [], errors: [{ error: 'invalid_reading', message: 'readings must be a non-empty array' }] };
+    }
+    if (list.length > MAX_BATCH_READINGS) {
+      return { readings: [], errors: [{ error: 'too_large', message: `a batch holds at most ${MAX_BATCH_READINGS} readings` }] };
+    }
+    const out: ParsedPayload = { readings: [], errors: [] };
+    list.forEach((raw, index) => {
+      const result = parseReading(raw, now, index);
+      if (result.ok) out.readings.push(result.reading);
+      else out.errors.push(result.error);
+    });
+    return out;
+  }
+  const result = parseReading(body, now);
+  return result.ok ? { readings: [result.reading], errors: [] } : { readings: [], errors: [result.error] };
+}

@@ -1,0 +1,145 @@
+import { InfluxDB, setLogger, type SendOptions, type Transport, type CommunicationObserver } from '@influxdata/influxdb-client';
+import type { Logger } from '../core/logger.js';
+
+export interface InfluxSettings {
+  url: string;
+  db: string;
+  token?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+export interface InfluxClient {
+  readonly url: string;
+  readonly version: string;
+  /** Writes line-protocol lines (ms precision); resolves only when InfluxDB acknowledged all of them. */
+  writeLines(lines: readonly string[]): Promise<void>;
+  /** InfluxQL over `/query`, which 1.x, 2.x (DBRP) and 3.x all serve. Timestamps come back as epoch ms. */
+  query(influxql: string): Promise<InfluxSeries[]>;
+  ping(): Promise<boolean>;
+  /** CREATE DATABASE on 1.x; on 2.x/3.x the DBRP mapping provides it, so a failure is only logged. */
+  ensureDatabase(): Promise<void>;
+}
+
+/** `1.6.7~rc0` → true when below 1.8, the first release serving `/api/v2/write`. */
+export function needsV1WritePath(version: string): boolean {
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 1 || (major === 1 && minor < 8);
+}
+
+/** Rewrites `/api/v2/write?org=…&bucket=B&precision=P` to 1.x `/write?db=B&precision=P`. */
+export function v1WritePath(path: string, auth?: { username: string; password: string }): string {
+  if (!path.startsWith('/api/v2/write?')) return path;
+  const v2 = new URLSearchParams(path.slice('/api/v2/write?'.length));
+  const v1 = new URLSearchParams({ db: v2.get('bucket') ?? '', precision: v2.get('precision') ?? 'ns' });
+  if (auth) {
+    v1.set('u', auth.username);
+    v1.set('p', auth.password);
+  }
+  return `/write?${v1.toString()}`;
+}
+
+/** The client's own Node transport, with the write path mapped for servers older than 1.8. */
+function v1Transport(inner: Transport, auth?: { username: string; password: string }): Transport {
+  return {
+    send: (path: string, body: string, options: SendOptions, callbacks?: Partial<CommunicationObserver<Uint8Array>>) =>
+      inner.send(v1WritePath(path, auth), body, options, callbacks),
+    request: (path, body, options, responseStarted) => inner.request(v1WritePath(path, auth), body, options, responseStarted),
+    iterate: (path, body, options) => inner.iterate(v1WritePath(path, auth), body, options),
+    chunkCombiner: inner.chunkCombiner,
+  };
+}
+
+function authHeader(s: InfluxSettings): string | undefined {
+  if (s.token) return `Token ${s.token}`;
+  if (s.username && s.password) return `Basic ${Buffer.from(`${s.username}:${s.password}`).toString('base64')}`;
+  return undefined;
+}
+
+export async function connectInflux(settings: InfluxSettings, log: Logger): Promise<InfluxClient> {
+  const url = settings.url.replace(/\/+$/, '');
+  const headers: Record<string, string> = {};
+  const auth = authHeader(settings);
+  if (auth) headers.authorization = auth;
+
+  const pingResponse = await fetch(`${url}/ping`, { headers });
+  const version = pingResponse.headers.get('x-influxdb-version') ?? 'unknown';
+  // The client logs each failed write itself; route it through pino, once, at warn.
+  setLogger({
+    error: (message: string, err?: unknown) => log.warn({ err: (err as Error | undefined)?.message }, message),
+    warn: (message: string) => log.debug(message),
+  });
+
+  // 1.8+ accepts `Token user:password`; older servers get u/p on the rewritten path.
+  const token = settings.token ?? (settings.username ? `${settings.username}:${settings.password}` : undefined);
+  const base = new InfluxDB({ url, token, timeout: 30_000 });
+  const legacy = needsV1WritePath(version);
+  const influx = legacy
+    ? new InfluxDB({
+        url,
+        transport: v1Transport(
+          base.transport,
+          settings.username && settings.password ? { username: settings.username, password: settings.password } : undefined,
+        ),
+      })
+    : base;
+  log.info({ url, version, writePath: legacy ? '/write (1.x)' : '/api/v2/write' }, 'influxdb connected');
+
+  async function query(influxql: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxSeries[]> {
+    const params = new URLSearchParams({ db: settings.db, q: influxql, epoch: 'ms' });
+    const response = await fetch(`${url}/query?${params.toString()}`, { method, headers });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`InfluxQL ${response.status}: ${text.slice(0, 300)}`);
+    const body = JSON.parse(text) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
+    const first = body.results?.[0];
+    if (body.error || first?.error) throw new Error(`InfluxQL: ${body.error ?? first?.error}`);
+    return first?.series ?? [];
+  }
+
+  return {
+    url,
+    version,
+    async writeLines(lines) {
+      if (lines.length === 0) return;
+      // One WriteApi per batch with batchSize above the batch: the client never
+      // sends on its own (those sends are fire-and-forget), and flush() rejects
+      // on failure. Retries are the outbox's job (DESIGN §4).
+      const api = influx.getWriteApi('', settings.db, 'ms', {
+        batchSize: lines.length + 1,
+        flushInterval: 0,
+        maxRetries: 0,
+        maxBufferLines: lines.length + 1,
+      });
+      try {
+        api.writeRecords(lines as string[]);
+        await api.flush();
+      } finally {
+        api.dispose();
+      }
+    },
+    query: (influxql) => query(influxql),
+    async ping() {
+      try {
+        return (await fetch(`${url}/ping`, { headers, signal: AbortSignal.timeout(2000) })).status === 204;
+      } catch {
+        return false;
+      }
+    },
+    async ensureDatabase() {
+      try {
+        await query(`CREATE DATABASE "${settings.db}"`, 'POST');
+      } catch (err) {
+        log.warn({ db: settings.db, err: (err as Error).message }, 'could not create the database (fine on 2.x with a DBRP mapping)');
+      }
+    },
+  };
+}

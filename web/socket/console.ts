@@ -1,0 +1,98 @@
+import { Server, type Namespace, type Socket } from 'socket.io';
+import type { Server as HttpServer } from 'node:http';
+import type { AlertsService } from '../../alerts/index.js';
+import type { Bus } from '../../core/bus.js';
+import { PlatformError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Staff } from '../../core/schemas/registry.js';
+import type { Registry } from '../../registry/store.js';
+import { alertActions, performAlertAction } from '../alert-actions.js';
+import { SESSION_COOKIE } from '../auth.js';
+import { scopeDongs } from '../scope.js';
+
+const REPLAY_LIMIT = 5000;
+
+interface ConsoleSocketData {
+  staff: Staff;
+}
+
+function cookieToken(header: string | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}
+
+const roomsOf = (staff: Staff): string[] => {
+  const dongs = scopeDongs(staff);
+  return dongs === null ? ['all'] : dongs.map((d) => `dong:${d}`);
+};
+
+export interface ConsoleSocketDeps {
+  registry: Registry;
+  alerts: AlertsService;
+  bus: Bus;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Socket.io `/console`: one room per dong (and `all` for admins); every alert
+ * change goes to the rooms of its dong. A client sends the last `seq` it saw
+ * in its handshake and first receives every change after it.
+ */
+export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps): { close(): Promise<void> } {
+  const { registry, alerts, bus, log, metrics } = deps;
+  const io = new Server(server, { serveClient: true, cors: { origin: false } });
+  const nsp: Namespace = io.of('/console');
+
+  nsp.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown };
+    const token = typeof auth.token === 'string' ? auth.token : cookieToken(socket.handshake.headers.cookie);
+    const staff = token ? registry.staffForSession(token) : undefined;
+    if (!staff) return next(new Error('unauthenticated'));
+    (socket.data as ConsoleSocketData).staff = staff;
+    next();
+  });
+
+  nsp.on('connection', (socket: Socket) => {
+    const { staff } = socket.data as ConsoleSocketData;
+    metrics.consoleSockets.inc();
+    socket.on('disconnect', () => metrics.consoleSockets.dec());
+    // Join first, then replay: a change in between arrives twice, never zero times (clients keep the highest seq).
+    void socket.join(roomsOf(staff));
+    const lastSeq = Number((socket.handshake.auth as { lastSeq?: unknown }).lastSeq);
+    if (Number.isFinite(lastSeq) && lastSeq >= 0) {
+      for (const alert of alerts.changedSince(lastSeq, scopeDongs(staff), REPLAY_LIMIT)) socket.emit('alert', alert);
+    }
+    socket.emit('ready', { staff: { username: staff.username, displayName: staff.displayName, role: staff.role, dongs: staff.dongs } });
+
+    for (const action of alertActions) {
+      socket.on(action, (body: unknown, ack?: (reply: unknown) => void) => {
+        const reply = typeof ack === 'function' ? ack : () => {};
+        try {
+          const { id, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown };
+          if (typeof id !== 'string') throw new PlatformError('bad_request', 'id: required', 'id');
+          reply({ ok: true, alert: performAlertAction(alerts, staff, action, id, rest) });
+        } catch (err) {
+          if (err instanceof PlatformError) return reply({ ok: false, error: err.code, message: err.message });
+          log.error({ err: (err as Error).message, action }, 'console action failed');
+          reply({ ok: false, error: 'internal', message: 'internal error' });
+        }
+      });
+    }
+  });
+
+  const unsubscribe = bus.subscribe('alert', (alert) => {
+    nsp.to('all').to(`dong:${alert.dong}`).emit('alert', alert);
+  });
+
+  return {
+    async close() {
+      unsubscribe();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+}
