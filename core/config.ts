@@ -28,6 +28,7 @@ export const EnvSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (1–64)')
       .default('donghaeng'),
+    INFLUX_ORG: optionalString, // 2.x: the organisation owning the bucket
     INFLUX_TOKEN: optionalString,
     INFLUX_USERNAME: optionalString,
     INFLUX_PASSWORD: optionalString,
@@ -56,7 +57,7 @@ export interface Config {
   tzDisplay: string;
   mqtt: { port: number; wsPort: number; tls?: { port: number; certFile: string; keyFile: string } };
   http: { port: number };
-  influx: { url?: string; db: string; token?: string; username?: string; password?: string };
+  influx: { url?: string; db: string; org?: string; token?: string; username?: string; password?: string };
   admin: { username: string; password?: string };
   alerts: { scanIntervalMs: number };
 }
@@ -93,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     influx: {
       url: e.INFLUX_URL,
       db: e.INFLUX_DB,
+      org: e.INFLUX_ORG,
       token: e.INFLUX_TOKEN,
       username: e.INFLUX_USERNAME,
       password: e.INFLUX_PASSWORD,

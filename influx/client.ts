@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 export interface InfluxSettings {
   url: string;
   db: string;
+  org?: string;
   token?: string;
   username?: string;
   password?: string;
@@ -28,12 +29,16 @@ export interface InfluxClient {
   ensureDatabase(): Promise<void>;
 }
 
-/** `1.6.7~rc0` → true when below 1.8, the first release serving `/api/v2/write`. */
-export function needsV1WritePath(version: string): boolean {
+/**
+ * `1.6.7~rc0` → true: below 1.8, the first release serving `/api/v2/write`.
+ * A 2.x server without an org also gets the 1.x-compatible `/write` (it needs
+ * an org on the v2 path, and serves `/write?db=` through the DBRP mapping).
+ */
+export function needsV1WritePath(version: string, org?: string): boolean {
   const m = /^v?(\d+)\.(\d+)/.exec(version);
   if (!m) return false;
   const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major < 1 || (major === 1 && minor < 8);
+  return major < 1 || (major === 1 && minor < 8) || (major >= 2 && !org);
 }
 
 /** Rewrites `/api/v2/write?org=…&bucket=B&precision=P` to 1.x `/write?db=B&precision=P`. */
@@ -82,7 +87,7 @@ export async function connectInflux(settings: InfluxSettings, log: Logger): Prom
   // 1.8+ accepts `Token user:password`; older servers get u/p on the rewritten path.
   const token = settings.token ?? (settings.username ? `${settings.username}:${settings.password}` : undefined);
   const base = new InfluxDB({ url, token, timeout: 30_000 });
-  const legacy = needsV1WritePath(version);
+  const legacy = needsV1WritePath(version, settings.org);
   const influx = legacy
     ? new InfluxDB({
         url,
@@ -113,7 +118,7 @@ export async function connectInflux(settings: InfluxSettings, log: Logger): Prom
       // One WriteApi per batch with batchSize above the batch: the client never
       // sends on its own (those sends are fire-and-forget), and flush() rejects
       // on failure. Retries are the outbox's job (DESIGN §4).
-      const api = influx.getWriteApi('', settings.db, 'ms', {
+      const api = influx.getWriteApi(settings.org ?? '', settings.db, 'ms', {
         batchSize: lines.length + 1,
         flushInterval: 0,
         maxRetries: 0,

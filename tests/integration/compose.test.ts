@@ -1,0 +1,158 @@
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { EnvSchema } from '../../core/config.js';
+
+// No Docker engine runs where the suite runs, so the compose file is checked by
+// reading it: every name, port and path it relies on must agree with the code.
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  environment?: Record<string, unknown> | string[];
+  ports?: (string | number | { target?: number | string; published?: number | string })[];
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[] };
+}
+
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services?: Record<string, Service> };
+const services = compose.services ?? {};
+const influxdb = services.influxdb ?? {};
+const platform = services.platform ?? {};
+
+/** Both compose spellings of `environment` (mapping or `KEY=value` list) as a mapping. */
+function envOf(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => {
+      const eq = entry.indexOf('=');
+      return eq === -1 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+    }));
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]));
+}
+
+/** Published ports as {host, container} pairs, from short (`"1883:1883"`) or long syntax. */
+function portsOf(service: Service): { host: number; container: number }[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'object') return { host: Number(p.published), container: Number(p.target) };
+    const parts = String(p).split('/')[0]!.split(':'); // [ip:]host:container[/proto]
+    const container = Number(parts.at(-1));
+    const host = parts.length >= 2 ? Number(parts.at(-2)) : container;
+    return { host, container };
+  });
+}
+
+/** Bind mounts as {source, target}, from short (`./a:/b:ro`) or long syntax. */
+function mountsOf(service: Service): { source: string; target: string }[] {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v === 'object') return { source: v.source ?? '', target: v.target ?? '' };
+    const [source = '', target = ''] = v.split(':');
+    return { source, target };
+  });
+}
+
+const influxEnv = envOf(influxdb);
+const platformEnv = envOf(platform);
+
+describe('docker-compose.yml', () => {
+  it('defines an influxdb service and a platform service', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['influxdb', 'platform']));
+  });
+
+  it('runs InfluxDB 2.x, which serves InfluxQL through a DBRP mapping', () => {
+    expect(influxdb.image).toMatch(/^influxdb:2(\.\d+)*(-[\w.]+)?$/);
+  });
+
+  it('sets InfluxDB up on first start with an org, a bucket and an admin token', () => {
+    expect(influxEnv.DOCKER_INFLUXDB_INIT_MODE).toBe('setup');
+    for (const name of ['USERNAME', 'PASSWORD', 'ORG', 'BUCKET', 'ADMIN_TOKEN']) {
+      expect(influxEnv[`DOCKER_INFLUXDB_INIT_${name}`], `DOCKER_INFLUXDB_INIT_${name}`).toBeTruthy();
+    }
+  });
+
+  it('mounts an executable init script that creates the DBRP mapping for the bucket', () => {
+    const initMounts = mountsOf(influxdb).filter((m) => m.target.startsWith('/docker-entrypoint-initdb.d/'));
+    expect(initMounts.length).toBeGreaterThan(0);
+    const scripts = initMounts.map((m) => resolve(root, m.source));
+    const dbrp = scripts.find((file) => existsSync(file) && statSync(file).isFile() && readFileSync(file, 'utf8').includes('v1 dbrp create'));
+    expect(dbrp, `one of ${scripts.join(', ')} runs "influx v1 dbrp create"`).toBeDefined();
+    // The image runs only executable *.sh files from the init directory (run-parts).
+    expect(dbrp!).toMatch(/\.sh$/);
+    expect(() => accessSync(dbrp!, constants.X_OK)).not.toThrow();
+    const script = readFileSync(dbrp!, 'utf8');
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(script).toContain('set -euo pipefail');
+    expect(script).toMatch(/--rp autogen/);
+    expect(script).toMatch(/--default/);
+  });
+
+  it('gives InfluxDB a healthcheck with influx ping', () => {
+    const test = influxdb.healthcheck?.test;
+    expect([test].flat().join(' ')).toMatch(/influx ping/);
+  });
+
+  it('points the platform at the influxdb service, its bucket and its admin token', () => {
+    const url = new URL(platformEnv.INFLUX_URL ?? '');
+    expect(url.protocol).toBe('http:');
+    expect(url.hostname).toBe('influxdb');
+    expect(url.port || '80').toBe('8086');
+    expect(platformEnv.INFLUX_DB).toBe(influxEnv.DOCKER_INFLUXDB_INIT_BUCKET);
+    // 2.x needs the org on /api/v2/write; without it the platform would fall back to /write via the DBRP mapping.
+    expect(platformEnv.INFLUX_ORG).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ORG);
+    expect(platformEnv.INFLUX_TOKEN).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+  });
+
+  it('makes the platform listen on all interfaces and keep its data in a volume', () => {
+    expect(platformEnv.HOST).toBe('0.0.0.0');
+    expect(platformEnv.DATA_DIR).toBeTruthy();
+    expect(mountsOf(platform).map((m) => m.target)).toContain(platformEnv.DATA_DIR);
+  });
+
+  it('requires an admin password instead of defaulting one', () => {
+    expect(platformEnv.ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?.+\}$/);
+  });
+
+  it('sets only environment variables the platform knows', () => {
+    const known = Object.keys(EnvSchema.shape);
+    expect(known).toContain('INFLUX_URL'); // the schema's keys were read, not an empty object
+    const unknown = Object.keys(platformEnv).filter((name) => !known.includes(name));
+    expect(unknown).toEqual([]);
+  });
+
+  it('publishes the default MQTT, MQTT-over-WebSocket and HTTP ports on the same numbers', () => {
+    const defaults = EnvSchema.parse({});
+    expect([defaults.MQTT_PORT, defaults.MQTT_WS_PORT, defaults.HTTP_PORT]).toEqual([1883, 9001, 8080]);
+    const ports = portsOf(platform);
+    for (const port of [1883, 9001, 8080]) {
+      expect(ports, `port ${port}`).toContainEqual({ host: port, container: port });
+    }
+    // The platform must not be moved off those defaults inside the container.
+    for (const name of ['MQTT_PORT', 'MQTT_WS_PORT', 'HTTP_PORT']) {
+      expect(platformEnv[name] ?? '', name).toMatch(/^$|^(1883|9001|8080)$/);
+    }
+  });
+
+  it('starts the platform only once InfluxDB reports healthy', () => {
+    const dependsOn = platform.depends_on;
+    expect(dependsOn).not.toBeInstanceOf(Array);
+    expect((dependsOn as Record<string, { condition?: string }>).influxdb?.condition).toBe('service_healthy');
+  });
+
+  it('builds the platform from a Dockerfile that runs dist/main.js', () => {
+    const context = typeof platform.build === 'string' ? platform.build : (platform.build?.context ?? '.');
+    const dockerfileName = typeof platform.build === 'object' ? (platform.build.dockerfile ?? 'Dockerfile') : 'Dockerfile';
+    const dockerfile = resolve(root, context, dockerfileName);
+    expect(existsSync(dockerfile)).toBe(true);
+    const text = readFileSync(dockerfile, 'utf8').replace(/\\\n\s*/g, ' '); // join continuation lines
+    const cmd = text.split('\n').filter((line) => /^CMD\s/.test(line)).at(-1) ?? '';
+    expect(cmd).toMatch(/^CMD\s+\[\s*"node"\s*,\s*"dist\/main\.js"\s*\]/);
+    expect(text).toMatch(/^USER\s+node\s*$/m);
+    expect(text).toMatch(/^HEALTHCHECK\s.*\/healthz/m);
+  });
+});
