@@ -14,9 +14,9 @@ import {
   type Outcome,
   type Severity,
 } from '../core/schemas/alert.js';
-import type { Observation } from '../core/schemas/observation.js';
+import type { DeviceStatus, Observation } from '../core/schemas/observation.js';
 import type { Resident, VitalBand, VitalName } from '../core/schemas/registry.js';
-import { isActivity } from './rules/activity.js';
+import { isActivity, levelFields } from './rules/activity.js';
 import { missedCheckin } from './rules/missed-checkin.js';
 import { bandsFor } from './rules/vital-bands.js';
 import { evaluateVitals } from './rules/vitals.js';
@@ -105,7 +105,8 @@ export class AlertEngine {
 
     const levelKey = `${o.deviceId}|${o.type}`;
     const previous = this.lastLevelValue.get(levelKey);
-    if (o.type === 'power' || o.type === 'illuminance') this.lastLevelValue.set(levelKey, (o.fields.watts ?? o.fields.lux) as number);
+    const levelField = levelFields[o.type];
+    if (levelField) this.lastLevelValue.set(levelKey, o.fields[levelField] as number);
     if (isActivity(o, previous) && o.ts > resident.lastActivityAt) {
       resident.lastActivityAt = Math.min(o.ts, now);
       this.dirtyActivity.add(resident.id);
@@ -121,6 +122,15 @@ export class AlertEngine {
       if (verdict.abnormal) this.raise(resident, 'abnormal_vital', verdict.vital, verdict.severity, verdict.value, verdict.reason, now);
       else this.recover(resident.id, 'abnormal_vital', verdict.vital, now);
     }
+  }
+
+  /** A device's status message or will: offline raises `device_offline` (info), online recovers it. */
+  handleDeviceStatus(status: DeviceStatus): void {
+    const resident = this.residents.get(status.residentId);
+    if (!resident || !resident.enabled) return;
+    const now = this.deps.clock.now();
+    if (status.online) this.recover(resident.id, 'device_offline', status.deviceId, now);
+    else this.raise(resident, 'device_offline', status.deviceId, 'info', status.battery ?? null, `device ${status.deviceId} went offline`, now);
   }
 
   /** Deadlines: missed check-ins and escalation timeouts. Called every ALERT_SCAN_MS. */
@@ -161,15 +171,22 @@ export class AlertEngine {
     const existing = this.open.get(alertKey(r.id, kind, rule));
     if (existing) {
       const worse = severityRank[severity] > severityRank[existing.severity];
+      const relapsed = existing.recoveredAt !== undefined;
       const patch: Partial<Alert> = { count: existing.count + 1, lastValue: value, lastSeenAt: now, reason };
       if (worse) patch.severity = severity;
-      // Repeats only count; a worse value is a new notification (no alert fatigue).
-      this.change(existing, patch, worse ? { at: now, action: 'severity_raised', by: SYSTEM, note: reason } : undefined);
+      if (relapsed) patch.recoveredAt = undefined; // the problem is back: no longer "recovered"
+      const entries: HistoryEntry[] = [];
+      if (worse) entries.push({ at: now, action: 'severity_raised', by: SYSTEM, note: reason });
+      else if (relapsed) entries.push({ at: now, action: 'repeated', by: SYSTEM, note: reason });
+      if (worse && this.notifiesNurse(kind, severity) && !existing.history.some((h) => h.action === 'notified')) {
+        entries.push({ at: now, action: 'notified', by: SYSTEM, note: 'nurse' });
+      }
+      // Plain repeats only count; a worse value or a relapse is news (no alert fatigue).
+      this.change(existing, patch, ...entries);
       return;
     }
     const history: HistoryEntry[] = [{ at: now, action: 'opened', by: SYSTEM, note: reason }];
-    // CONTRACT §4: critical vitals, sos and fall reach the visiting nurse at once as well.
-    if (severity === 'critical' && kind !== 'missed_checkin' && kind !== 'device_offline') {
+    if (this.notifiesNurse(kind, severity)) {
       history.push({ at: now, action: 'notified', by: SYSTEM, note: 'nurse' });
     }
     const alert: Omit<Alert, 'seq'> = {
@@ -179,15 +196,20 @@ export class AlertEngine {
     this.commit(alert, 'opened');
   }
 
+  /** CONTRACT §4: critical vitals, sos and fall reach the visiting nurse at once as well. */
+  private notifiesNurse(kind: AlertKind, severity: Severity): boolean {
+    return severity === 'critical' && (kind === 'abnormal_vital' || kind === 'sos' || kind === 'fall');
+  }
+
   private recover(residentId: string, kind: AlertKind, rule: string, now: number): void {
     const alert = this.open.get(alertKey(residentId, kind, rule));
     if (!alert || alert.recoveredAt !== undefined) return;
     this.change(alert, { recoveredAt: now }, { at: now, action: 'recovered', by: SYSTEM });
   }
 
-  private change(alert: Alert, patch: Partial<Alert>, entry?: HistoryEntry): Alert {
-    const next = { ...alert, ...patch, history: entry ? [...alert.history, entry] : alert.history };
-    return this.commit(next, entry?.action ?? 'repeated');
+  private change(alert: Alert, patch: Partial<Alert>, ...entries: HistoryEntry[]): Alert {
+    const next = { ...alert, ...patch, history: entries.length ? [...alert.history, ...entries] : alert.history };
+    return this.commit(next, entries[0]?.action ?? 'repeated');
   }
 
   private commit(alert: Omit<Alert, 'seq'> | Alert, action: string): Alert {

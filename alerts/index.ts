@@ -43,6 +43,7 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
   const unsubscribe = [
     bus.subscribe('observations', (observations) => engine.handleObservations(observations)),
     bus.subscribe('resident', (resident) => engine.upsertResident(resident)),
+    bus.subscribe('device-status', (status) => engine.handleDeviceStatus(status)),
   ];
   const scan = () => {
     const started = performance.now();

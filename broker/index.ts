@@ -12,7 +12,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { ReadingError } from '../core/schemas/readings.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Registry } from '../registry/store.js';
-import { createAuthenticate, identities } from './hooks/authenticate.js';
+import { createAuthenticate } from './hooks/authenticate.js';
 import { createAuthorizePublish } from './hooks/authorize-publish.js';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
 import { errorsTopic } from './topics.js';
@@ -61,11 +61,9 @@ export async function startBroker(config: Pick<Config, 'host' | 'mqtt'>, deps: B
   broker.authorizePublish = createAuthorizePublish({ ingest, bus, clock, log, metrics, sendErrors });
 
   broker.on('clientReady', () => metrics.brokerConnections.set(broker.connectedClients));
-  broker.on('clientDisconnect', (client: Client) => {
-    metrics.brokerConnections.set(broker.connectedClients);
-    const device = identities.get(client);
-    if (device) bus.publish('device-status', { ...device, online: false, at: clock.now() });
-  });
+  // A clean DISCONNECT is not "offline": the will (an unclean drop) and status messages say that,
+  // and both pass through authorizePublish.
+  broker.on('clientDisconnect', () => metrics.brokerConnections.set(broker.connectedClients));
   broker.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   broker.on('connectionError', (client: Client, err: Error) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 

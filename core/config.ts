@@ -1,6 +1,13 @@
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0, 'must be a port number 0–65535').max(65535, 'must be a port number 0–65535');
+// Digits only: z.coerce would read ' ' as 0, and port 0 silently means "any free port".
+const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number 0–65535')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'must be a port number 0–65535'))
+    .default(fallback);
 const optionalString = z.string().min(1).optional();
 
 function isTimeZone(tz: string): boolean {
@@ -15,12 +22,12 @@ function isTimeZone(tz: string): boolean {
 /** Every variable of CONTRACT §1, plus a few operator knobs; all optional. */
 export const EnvSchema = z
   .object({
-    MQTT_PORT: port.default(1883),
-    MQTT_WS_PORT: port.default(9001),
-    MQTT_TLS_PORT: port.default(8883),
+    MQTT_PORT: port(1883),
+    MQTT_WS_PORT: port(9001),
+    MQTT_TLS_PORT: port(8883),
     TLS_CERT: optionalString, // path to a PEM file
     TLS_KEY: optionalString,
-    HTTP_PORT: port.default(8080),
+    HTTP_PORT: port(8080),
     HOST: z.string().min(1).default('127.0.0.1'),
     DATA_DIR: z.string().min(1).default('./data'),
     INFLUX_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   forbidden: { http: 403, text: 'your role may not do this' },
   not_found: { http: 404, text: 'no such object within your scope' },
   conflict: { http: 409, text: 'the object exists already or is in the wrong state' },
+  internal: { http: 500, text: 'internal error; the platform logged it' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,9 +6,12 @@ import type { Observation } from '../../core/schemas/observation.js';
 export const POWER_NOISE_WATTS = 5;
 export const ILLUMINANCE_NOISE_LUX = 30;
 
+/** Reading types whose activity is a change from the device's previous value. */
+export const levelFields: Partial<Record<Observation['type'], string>> = { power: 'watts', illuminance: 'lux', steps: 'count' };
+
 /**
  * Is this observation a sign of life? `previous` is the same device's last
- * value of the same type (for plug power and illuminance changes).
+ * value of the same type (plug power, illuminance, step count).
  */
 export function isActivity(o: Observation, previous: number | undefined): boolean {
   switch (o.type) {
@@ -18,8 +21,10 @@ export function isActivity(o: Observation, previous: number | undefined): boolea
     case 'checkin_button':
     case 'sos':
     case 'fall':
-    case 'steps':
       return true;
+    case 'steps':
+      // A band on the nightstand repeats its count; only new steps are someone walking.
+      return previous !== undefined && (o.fields.count as number) > previous;
     case 'power':
       return previous !== undefined && Math.abs((o.fields.watts as number) - previous) > POWER_NOISE_WATTS;
     case 'illuminance':

@@ -65,6 +65,10 @@ function parseTs(raw: unknown): number | undefined | null {
   if (raw === undefined) return undefined;
   if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
   if (typeof raw === 'string' && ISO_WITH_OFFSET.test(raw)) {
+    // Date.parse rolls 2026-11-31 over to 1 December; a device clock that says so is broken.
+    const [y, m, d] = raw.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null;
     const ms = Date.parse(raw);
     return Number.isNaN(ms) ? null : ms;
   }

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { Observation } from '../core/schemas/observation.js';
+import { toLineProtocol } from './line-protocol.js';
+
+const ts = Date.UTC(2026, 10, 27, 0, 0, 0) + 123; // ms precision must survive
+
+function observation(type: Observation['type'], fields: Observation['fields']): Observation {
+  return { residentId: 'r-0042', deviceId: 'bp-7', dong: '1111051500', type, ts, receivedAt: ts + 50, fields };
+}
+
+/** Splits a line into measurement, tags, fields and timestamp (no escaped spaces or commas in these tests). */
+function parseLine(line: string) {
+  const [series, fieldSet, timestamp, ...rest] = line.split(' ');
+  expect(rest).toEqual([]);
+  const [measurement, ...tagPairs] = series!.split(',');
+  return {
+    measurement,
+    tags: Object.fromEntries(tagPairs.map((p) => p.split('='))),
+    fields: Object.fromEntries(fieldSet!.split(',').map((p) => p.split('='))),
+    timestamp,
+  };
+}
+
+describe('toLineProtocol', () => {
+  it('names the measurement after the reading type and tags resident, device, dong and type', () => {
+    const line = parseLine(toLineProtocol(observation('blood_pressure', { systolic: 128, diastolic: 82, pulse: 71 })));
+    expect(line.measurement).toBe('blood_pressure');
+    expect(line.tags).toEqual({ resident: 'r-0042', device: 'bp-7', dong: '1111051500', type: 'blood_pressure' });
+  });
+
+  it('writes the timestamp in epoch milliseconds, the time the reading happened', () => {
+    expect(parseLine(toLineProtocol(observation('spo2', { spo2: 97 }))).timestamp).toBe(String(ts));
+  });
+
+  it('writes numbers as floats, never as integers, so a field keeps one type however the device rounds', () => {
+    const line = parseLine(toLineProtocol(observation('blood_pressure', { systolic: 128, diastolic: 82, pulse: 71 })));
+    expect(line.fields).toEqual({ systolic: '128', diastolic: '82', pulse: '71' });
+    for (const value of Object.values(line.fields)) expect(value).not.toMatch(/[iu]$/);
+    expect(parseLine(toLineProtocol(observation('temperature', { celsius: 36.6 }))).fields).toEqual({ celsius: '36.6' });
+    expect(parseLine(toLineProtocol(observation('steps', { count: 4200 }))).fields.count).toBe('4200');
+  });
+
+  it.each([
+    ['motion', { detected: true }, 'detected', true],
+    ['motion', { detected: false }, 'detected', false],
+    ['door', { open: true }, 'open', true],
+  ] as const)('writes the %s boolean as a boolean', (type, fields, name, expected) => {
+    const value = parseLine(toLineProtocol(observation(type, fields))).fields[name] as string;
+    expect(value).toMatch(expected ? /^(t|T|true|True|TRUE)$/ : /^(f|F|false|False|FALSE)$/);
+  });
+
+  it('writes a string field quoted', () => {
+    expect(parseLine(toLineProtocol(observation('glucose', { mg_dl: 104, context: 'fasting' }))).fields).toEqual({
+      mg_dl: '104',
+      context: '"fasting"',
+    });
+  });
+
+  it.each(['sos', 'checkin_button'] as const)('gives a %s event without fields the field event=true', (type) => {
+    const line = parseLine(toLineProtocol(observation(type, {})));
+    expect(line.measurement).toBe(type);
+    expect(Object.keys(line.fields)).toEqual(['event']);
+    expect(line.fields.event).toMatch(/^(t|T|true|True|TRUE)$/);
+  });
+
+  it('adds no event field to a reading that has fields', () => {
+    expect(parseLine(toLineProtocol(observation('fall', { confidence: 0.9 }))).fields).toEqual({ confidence: '0.9' });
+  });
+
+  it('writes the exact line InfluxDB expects for a heart rate reading', () => {
+    const lp = toLineProtocol(observation('heart_rate', { bpm: 72 }));
+    expect(lp).toBe(`heart_rate,device=bp-7,dong=1111051500,resident=r-0042,type=heart_rate bpm=72 ${ts}`);
+  });
+});
