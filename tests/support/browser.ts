@@ -1,7 +1,4 @@
 import { chromium, type Browser } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -11,10 +8,7 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** Debian's Chromium driven by playwright-core (never a downloaded browser). */
+/** Debian's Chromium driven by playwright-core (never a downloaded browser); playwright gives it a fresh profile. */
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...FLAGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'dh-chromium-'))}`],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }

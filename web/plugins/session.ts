@@ -19,6 +19,7 @@ export async function sessionPlugin(app: FastifyInstance, { registry, secureCook
       // Throttle guessing per username and address: 10 attempts per 15 minutes.
       config: {
         rateLimit: {
+          hook: 'preHandler', // after body parsing, so the key can include the username
           max: 10,
           timeWindow: 15 * 60_000,
           keyGenerator: (request) => `${request.ip}|${String((request.body as { username?: unknown } | undefined)?.username ?? '')}`,
@@ -43,5 +44,9 @@ export async function sessionPlugin(app: FastifyInstance, { registry, secureCook
     return { ok: true };
   });
 
-  app.get('/api/me', { preHandler: requireStaff(registry) }, async (request) => ({ staff: request.staff }));
+  // 200 with `staff: null` when logged out: the console asks on every load, and that is not an error.
+  app.get('/api/me', async (request) => {
+    const token = tokenOf(request);
+    return { staff: (token && registry.staffForSession(token)) || null };
+  });
 }

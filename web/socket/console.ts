@@ -64,10 +64,17 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
     // Join first, then replay: a change in between arrives twice, never zero times (clients keep the highest seq).
     void socket.join(roomsOf(staff));
     const lastSeq = Number((socket.handshake.auth as { lastSeq?: unknown }).lastSeq);
+    let truncated = false;
     if (Number.isFinite(lastSeq) && lastSeq >= 0) {
-      for (const alert of alerts.changedSince(lastSeq, scopeDongs(staff), REPLAY_LIMIT)) socket.emit('alert', alert);
+      const missed = alerts.changedSince(lastSeq, scopeDongs(staff), REPLAY_LIMIT);
+      truncated = missed.length === REPLAY_LIMIT; // the client should reload the whole list
+      for (const alert of missed) socket.emit('alert', alert);
     }
-    socket.emit('ready', { staff: { username: staff.username, displayName: staff.displayName, role: staff.role, dongs: staff.dongs } });
+    socket.emit('ready', {
+      staff: { username: staff.username, displayName: staff.displayName, role: staff.role, dongs: staff.dongs },
+      lastSeq: alerts.lastSeq(),
+      truncated,
+    });
 
     for (const action of alertActions) {
       socket.on(action, (body: unknown, ack?: (reply: unknown) => void) => {
