@@ -15,6 +15,8 @@ export interface AlertsService {
   list(query: AlertQuery): { alerts: Alert[]; next: number | null };
   get(id: string): Alert | undefined;
   changedSince(seq: number, dongs: readonly string[] | null, limit: number): Alert[];
+  /** The seq of the latest change of any alert. */
+  lastSeq(): number;
   lastActivity(residentId: string): number | undefined;
   acknowledge(id: string, by: string, note?: string): Alert;
   escalate(id: string, by: string, note: string): Alert;
@@ -63,6 +65,7 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
     list: (q) => store.list(q),
     get: (id) => store.get(id),
     changedSince: (seq, dongs, limit) => store.changedSince(seq, dongs, limit),
+    lastSeq: () => store.lastSeq(),
     lastActivity: (id) => engine.lastActivity(id),
     acknowledge: (id, by, note) => engine.acknowledge(id, by, note),
     escalate: (id, by, note) => engine.escalate(id, by, note),
