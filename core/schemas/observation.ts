@@ -9,6 +9,8 @@ export interface Observation {
   ts: number; // epoch ms: when it happened (device clock or receipt)
   receivedAt: number; // epoch ms: when the platform accepted it
   fields: ReadingFields;
+  /** Its row in the ingest outbox, once durable: the alerts engine's replay cursor counts these. */
+  outboxId?: number;
 }
 
 export interface DeviceStatus {
