@@ -19,6 +19,8 @@ export type Bench = (options: BenchOptions) => Promise<BenchResult[]>;
 
 // Each benchmark is a module `bench/<name>.ts` exporting `run: Bench`; it starts what it needs and stops it.
 const benches: Record<string, () => Promise<{ run: Bench }>> = {
+  broker: () => import('./broker.js'),
+  memory: () => import('./memory.js'),
 };
 
 const RESULTS = new URL('../../bench/RESULTS.md', import.meta.url);
