@@ -24,6 +24,8 @@ export interface PlatformOptions {
 export interface Platform {
   ports: { http: number; mqtt: number; ws: number; tls?: number };
   influx: InfluxClient;
+  /** The influxd this platform started (no INFLUX_URL); tests stop and start it to simulate an outage. */
+  managedInfluxd?: ManagedInfluxd;
   registry: Registry;
   alerts: AlertsService;
   ingest: Ingest;
@@ -84,14 +86,20 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
     cleanups.push(() => registry.close());
     await bootstrapAdmin(config, registry, log);
 
-    const ingest = startIngest({ dataDir: config.dataDir, bus, clock, log: log.child({ svc: 'ingest' }), metrics, influx });
+    // Outbox rows stay until the alerts engine has made them durable; it starts after ingest, so the cursor is bound late.
+    let alertsCursor = (): number => 0;
+    const ingest = startIngest({ dataDir: config.dataDir, bus, clock, log: log.child({ svc: 'ingest' }), metrics, influx, consumerCursor: () => alertsCursor() });
     cleanups.push(() => ingest.close());
 
+    const residents = registry.listResidents();
     const alerts = startAlerts({
       dataDir: config.dataDir, bus, clock, log: log.child({ svc: 'alerts' }), metrics,
-      residents: registry.listResidents(), scanIntervalMs: config.alerts.scanIntervalMs,
+      residents, devices: residents.flatMap((r) => registry.listDevices(r.id)), directory: registry,
+      scanIntervalMs: config.alerts.scanIntervalMs, escalation: config.alerts.escalation, confirmWarningsMs: config.alerts.confirmWarningsMs,
     });
     cleanups.push(() => alerts.close());
+    alertsCursor = () => alerts.durableCursor();
+    ingest.replay(alerts.durableCursor()); // what the engine had not made durable before the last stop, before any new reading
 
     const broker = await startBroker(config, { registry, ingest, bus, clock, log: log.child({ svc: 'broker' }), metrics });
     cleanups.push(() => broker.close());
@@ -112,7 +120,7 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
     };
 
     const webLog = log.child({ svc: 'web' });
-    const app = await buildApp({ registry, alerts, influx, metrics, log: webLog, health, tzDisplay: config.tzDisplay });
+    const app = await buildApp({ registry, alerts, influx, bus, metrics, log: webLog, health, tzDisplay: config.tzDisplay });
     const sockets = attachConsoleSocket(app.server, { registry, alerts, bus, log: webLog, metrics });
     cleanups.push(async () => {
       await sockets.close();
@@ -123,7 +131,10 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
     const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
     log.info({ http: httpPort, ...broker.ports }, 'donghaeng care is up');
 
-    return { ports: { http: httpPort, ...broker.ports }, influx, registry, alerts, ingest, broker, bus, metrics, health, close };
+    return {
+      ports: { http: httpPort, ...broker.ports }, influx, ...(managed ? { managedInfluxd: managed } : {}),
+      registry, alerts, ingest, broker, bus, metrics, health, close,
+    };
   } catch (err) {
     await close();
     throw err;

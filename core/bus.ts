@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Alert } from './schemas/alert.js';
 import type { DeviceStatus, Observation } from './schemas/observation.js';
-import type { Device, Resident } from './schemas/registry.js';
+import type { Device, Resident, Staff } from './schemas/registry.js';
 
 /** What services tell each other. Services meet only here and through their builders. */
 export interface BusTopics {
@@ -11,8 +11,10 @@ export interface BusTopics {
   'device-status': DeviceStatus;
   /** A resident was created or changed in the registry. */
   resident: Resident;
-  /** A device was changed in the registry (e.g. disabled). */
+  /** A device was created or changed in the registry (e.g. disabled). */
   device: Device;
+  /** A staff member was changed in the registry (role, dongs, password): their open consoles must re-authenticate. */
+  staff: Staff;
   /** An alert was created or changed (already stored, carries its seq). */
   alert: Alert;
 }

@@ -45,6 +45,16 @@ export const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // How often the alerts engine scans its deadlines (missed check-ins, escalations).
     ALERT_SCAN_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    // Broker limits (docs/decisions.md): connections beyond the cap get CONNACK 3; a device
+    // sending faster than its token bucket refills gets `rate_limited` for the excess.
+    MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+    MQTT_DEVICE_RATE: z.coerce.number().positive().max(1_000_000).default(50),
+    MQTT_DEVICE_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),
+    // Minutes an unacknowledged alert waits at a level before it moves up (CONTRACT §4); decimals allowed.
+    ALERT_ESCALATE_CRITICAL_MIN: z.coerce.number().positive().max(7 * 24 * 60).default(10),
+    ALERT_ESCALATE_WARNING_MIN: z.coerce.number().positive().max(7 * 24 * 60).default(60),
+    // A warning vital alerts only when repeated within this many minutes; 0 = off (DESIGN §5).
+    ALERT_CONFIRM_WARNINGS_MIN: z.coerce.number().min(0).max(24 * 60).default(0),
   })
   .refine((env) => Boolean(env.TLS_CERT) === Boolean(env.TLS_KEY), {
     path: ['TLS_KEY'],
@@ -66,7 +76,8 @@ export interface Config {
   http: { port: number };
   influx: { url?: string; db: string; org?: string; token?: string; username?: string; password?: string };
   admin: { username: string; password?: string };
-  alerts: { scanIntervalMs: number };
+  alerts: { scanIntervalMs: number; escalation: { criticalMs: number; warningMs: number }; confirmWarningsMs: number };
+  limits: { maxConnections: number; deviceRate: number; deviceBurst: number };
 }
 
 export class ConfigError extends Error {
@@ -107,7 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       password: e.INFLUX_PASSWORD,
     },
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
-    alerts: { scanIntervalMs: e.ALERT_SCAN_MS },
+    alerts: {
+      scanIntervalMs: e.ALERT_SCAN_MS,
+      escalation: { criticalMs: e.ALERT_ESCALATE_CRITICAL_MIN * 60_000, warningMs: e.ALERT_ESCALATE_WARNING_MIN * 60_000 },
+      confirmWarningsMs: e.ALERT_CONFIRM_WARNINGS_MIN * 60_000,
+    },
+    limits: { maxConnections: e.MQTT_MAX_CONNECTIONS, deviceRate: e.MQTT_DEVICE_RATE, deviceBurst: e.MQTT_DEVICE_BURST },
   });
 }
 

@@ -7,6 +7,7 @@ import {
   DeviceInputSchema,
   ResidentInputSchema,
   StaffInputSchema,
+  StaffPatchSchema,
   type Device,
   type DeviceInput,
   type DeviceKind,
@@ -15,6 +16,7 @@ import {
   type Role,
   type Staff,
   type StaffInput,
+  type StaffPatch,
 } from '../core/schemas/registry.js';
 import { DEVICE_SECRET_COST, hashSecret, newSecret, tokenDigest, verifySecret } from '../core/secrets.js';
 import { openDb, type Db } from '../core/sqlite.js';
@@ -53,11 +55,15 @@ export interface Registry {
   createDevice(input: DeviceInput): Promise<{ device: Device; secret: string }>;
   updateDevice(id: string, patch: { enabled?: boolean; offlineAfterMinutes?: number }): Device;
   getDevice(id: string): Device | undefined;
-  listDevices(residentId: string): Device[];
+  /** The devices of one resident, or all devices. */
+  listDevices(residentId?: string): Device[];
   /** The device if its secret matches and it and its resident are enabled. */
   authenticateDevice(id: string, secret: string): Promise<Device | undefined>;
   createStaff(input: StaffInput): Promise<Staff>;
   getStaff(username: string): Staff | undefined;
+  listStaff(): Staff[];
+  /** A new password ends every session of that staff member. */
+  updateStaff(username: string, patch: StaffPatch): Promise<Staff>;
   verifyStaff(username: string, password: string): Promise<Staff | undefined>;
   hasAdmin(): boolean;
   createSession(staffId: string): string;
@@ -83,11 +89,17 @@ export function openRegistry(file: string, deps: { bus: Bus; clock: Clock }): Re
     device: db.prepare<[string], DeviceRow>(
       `SELECT d.*, r.dong AS dong, r.enabled AS resident_enabled FROM devices d JOIN residents r ON r.id = d.resident_id WHERE d.id = ?`,
     ),
+    allDevices: db.prepare<[], DeviceRow>(
+      `SELECT d.*, r.dong AS dong, r.enabled AS resident_enabled FROM devices d JOIN residents r ON r.id = d.resident_id ORDER BY d.resident_id, d.id`,
+    ),
     devicesOf: db.prepare<[string], DeviceRow>(
       `SELECT d.*, r.dong AS dong, r.enabled AS resident_enabled FROM devices d JOIN residents r ON r.id = d.resident_id WHERE d.resident_id = ? ORDER BY d.id`,
     ),
     insertStaff: db.prepare('INSERT INTO staff (id, username, display_name, role, dongs, password_hash) VALUES (?, ?, ?, ?, ?, ?)'),
     staffByName: db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?'),
+    allStaff: db.prepare<[], StaffRow>('SELECT * FROM staff ORDER BY username'),
+    updateStaff: db.prepare('UPDATE staff SET display_name = ?, role = ?, dongs = ?, password_hash = ? WHERE id = ?'),
+    deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE staff_id = ?'),
     anyAdmin: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM staff WHERE role = 'admin'"),
     insertSession: db.prepare('INSERT INTO sessions (digest, staff_id, expires_at) VALUES (?, ?, ?)'),
     session: db.prepare<[string, number], StaffRow>(
@@ -164,7 +176,9 @@ export function openRegistry(file: string, deps: { bus: Bus; clock: Clock }): Re
       const secret = newSecret();
       const hash = await hashSecret(secret, DEVICE_SECRET_COST);
       q.insertDevice.run(id, d.residentId, d.kind, d.offlineAfterMinutes ?? defaultOfflineMinutes[d.kind], d.enabled ? 1 : 0, hash, clock.now());
-      return { device: toDevice(q.device.get(id)!), secret };
+      const device = toDevice(q.device.get(id)!);
+      bus.publish('device', device);
+      return { device, secret };
     },
     updateDevice(id, patch) {
       const row = q.device.get(id);
@@ -178,7 +192,7 @@ export function openRegistry(file: string, deps: { bus: Bus; clock: Clock }): Re
       const row = q.device.get(id);
       return row ? toDevice(row) : undefined;
     },
-    listDevices: (residentId) => q.devicesOf.all(residentId).map(toDevice),
+    listDevices: (residentId) => (residentId === undefined ? q.allDevices.all() : q.devicesOf.all(residentId)).map(toDevice),
     async authenticateDevice(id, secret) {
       const row = q.device.get(id);
       if (!row || row.enabled !== 1 || row.resident_enabled !== 1) return undefined;
@@ -194,6 +208,22 @@ export function openRegistry(file: string, deps: { bus: Bus; clock: Clock }): Re
     getStaff: (username) => {
       const row = q.staffByName.get(username);
       return row ? toStaff(row) : undefined;
+    },
+    listStaff: () => q.allStaff.all().map(toStaff),
+    async updateStaff(username, patch) {
+      const p = StaffPatchSchema.parse(patch);
+      const row = q.staffByName.get(username);
+      if (!row) throw new PlatformError('not_found', `no staff ${username}`);
+      const hash = p.password === undefined ? row.password_hash : await hashSecret(p.password);
+      const current = q.staffByName.get(username); // re-read: hashing yielded the event loop
+      if (!current) throw new PlatformError('not_found', `no staff ${username}`);
+      db.transaction(() => {
+        q.updateStaff.run(p.displayName ?? current.display_name, p.role ?? current.role, p.dongs ? JSON.stringify(p.dongs) : current.dongs, hash, current.id);
+        if (p.password !== undefined) q.deleteSessionsOf.run(current.id);
+      })();
+      const staff = toStaff(q.staffByName.get(username)!);
+      bus.publish('staff', staff);
+      return staff;
     },
     async verifyStaff(username, password) {
       const row = q.staffByName.get(username);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { VitalName } from './registry.js';
 
 export const alertKinds = ['missed_checkin', 'abnormal_vital', 'sos', 'fall', 'device_offline'] as const;
 export type AlertKind = (typeof alertKinds)[number];
@@ -20,6 +21,36 @@ export interface HistoryEntry {
   note?: string;
 }
 
+/** The NEWS2 parameters a home can measure (consciousness and oxygen are assumed: alert, on air). */
+export type News2Parameter = 'respiratory_rate' | 'spo2' | 'systolic' | 'heart_rate' | 'temperature';
+
+/**
+ * Why an alert fired, as data the console can put into words (in Korean) without
+ * parsing `reason`, which stays English for logs. Describes the latest trigger.
+ */
+export type AlertDetail =
+  | {
+      type: 'vital';
+      vital: VitalName;
+      value: number;
+      unit: string;
+      threshold: number; // the inclusive threshold crossed
+      direction: 'low' | 'high';
+      with?: VitalName[]; // fever rule: the other abnormal vitals that made it critical
+    }
+  | {
+      type: 'news2';
+      score: number;
+      partial: true; // consciousness and oxygen are not measured at home
+      parameters: Partial<Record<News2Parameter, { value: number; score: number }>>;
+      missing: News2Parameter[];
+    }
+  | { type: 'weight_trend'; gainKg: number; fromKg: number; toKg: number; fromAt: number; windowHours: number; thresholdKg: number }
+  | { type: 'inactivity'; lastActivityAt: number; silentMs: number; windowMs: number }
+  | { type: 'device_offline'; deviceId: string; cause: 'will' | 'silence'; lastSeenAt?: number; offlineAfterMs?: number; battery?: number }
+  | { type: 'sos' }
+  | { type: 'fall'; confidence?: number };
+
 /** The alert JSON of CONTRACT §4. */
 export interface Alert {
   id: string;
@@ -37,6 +68,7 @@ export interface Alert {
   count: number;
   lastValue: number | string | null;
   reason: string;
+  detail?: AlertDetail;
   recoveredAt?: number;
   acknowledgedAt?: number;
   resolvedAt?: number;

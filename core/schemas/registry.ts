@@ -20,23 +20,31 @@ export type VitalName = (typeof vitalNames)[number];
 export const VitalBandsSchema = z.partialRecord(z.enum(vitalNames), VitalBandSchema);
 export type VitalBands = z.infer<typeof VitalBandsSchema>;
 
+const residentFields = {
+  displayName: z.string().trim().min(1).max(100),
+  phone: z.string().trim().max(30).optional(),
+  dong: DongSchema,
+  birthYear: z.number().int().min(1900).max(2100).optional(),
+  // Decimals allowed (tests use 0.001 h); at most two weeks.
+  inactivityHours: z.number().positive().max(24 * 14),
+  vitalBands: VitalBandsSchema.optional(),
+  enabled: z.boolean(),
+};
+
 export const ResidentInputSchema = z
   .object({
     id: IdSchema.optional(),
-    displayName: z.string().trim().min(1).max(100),
-    phone: z.string().trim().max(30).optional(),
-    dong: DongSchema,
-    birthYear: z.number().int().min(1900).max(2100).optional(),
-    // Decimals allowed (tests use 0.001 h); at most two weeks.
-    inactivityHours: z.number().positive().max(24 * 14).default(24),
-    vitalBands: VitalBandsSchema.optional(),
-    enabled: z.boolean().default(true),
+    ...residentFields,
+    inactivityHours: residentFields.inactivityHours.default(24),
+    enabled: residentFields.enabled.default(true),
   })
   .strict();
 export type ResidentInput = z.input<typeof ResidentInputSchema>;
 export type Resident = Omit<z.infer<typeof ResidentInputSchema>, 'id'> & { id: string; createdAt: number; updatedAt: number };
 
-export const ResidentPatchSchema = ResidentInputSchema.omit({ id: true }).partial().strict();
+// Built from the fields without defaults: zod 4 applies a default inside `.partial()`, so a PATCH
+// of `displayName` alone would otherwise reset `inactivityHours` to 24 and `enabled` to true.
+export const ResidentPatchSchema = z.object(residentFields).partial().strict();
 
 export const deviceKinds = [
   'bp_monitor', 'glucometer', 'pulse_oximeter', 'thermometer', 'scale', 'smart_band',
@@ -106,3 +114,4 @@ export interface Staff {
 }
 
 export const StaffPatchSchema = StaffInputSchema.omit({ username: true }).partial().strict();
+export type StaffPatch = z.input<typeof StaffPatchSchema>;
