@@ -9,13 +9,14 @@ import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
 import type { Alert, AlertKind } from '../core/schemas/alert.js';
 import type { Observation } from '../core/schemas/observation.js';
-import type { Resident } from '../core/schemas/registry.js';
-import { AlertEngine } from './engine.js';
+import type { Device, Resident } from '../core/schemas/registry.js';
+import { AlertEngine, type EscalationTimeouts } from './engine.js';
 import { openAlertStore, type AlertStore } from './store.js';
 
 const second = 1000;
 const minute = 60 * second;
 const hour = 60 * minute;
+const day = 24 * hour;
 const DONG = '1111051500';
 
 function resident(id: string, overrides: Partial<Resident> = {}, at = Date.UTC(2026, 10, 27)): Resident {
@@ -30,10 +31,20 @@ interface Harness {
   published: Alert[];
   /** Every error a bus subscriber threw. */
   busErrors: unknown[];
-  observe(residentId: string, type: Observation['type'], fields?: Observation['fields'], ts?: number): void;
+  observe(residentId: string, type: Observation['type'], fields?: Observation['fields'], ts?: number, extra?: Partial<Observation>): void;
   /** The resident's unresolved alerts of one kind, as the store has them. */
   alertsOf(residentId: string, kind?: AlertKind): Alert[];
+  /** Stops cleanly: the engine flushes its state. */
   close(): void;
+  /** Stops as a killed process would: whatever the engine had not committed is lost. */
+  kill(): void;
+}
+
+interface StartOptions {
+  clock?: FakeClock;
+  devices?: Device[];
+  confirmWarningsMs?: number;
+  escalation?: EscalationTimeouts;
 }
 
 let dir: string;
@@ -49,13 +60,24 @@ afterEach(() => {
 });
 
 /** A fresh engine over the alert store in this test's temp dir (the same file each time, as after a restart). */
-function start(residents: Resident[], clock = new FakeClock()): Harness {
+function start(residents: Resident[], options: StartOptions = {}): Harness {
+  const clock = options.clock ?? new FakeClock();
   const busErrors: unknown[] = [];
   const bus = createInProcessBus((_topic, err) => busErrors.push(err));
   const published: Alert[] = [];
   bus.subscribe('alert', (alert) => published.push(alert));
   const store = openAlertStore(join(dir, 'alerts.db'));
-  const engine = new AlertEngine({ store, bus, clock, log: createLogger('silent'), metrics: createMetrics() }, residents);
+  const devices = options.devices ?? [];
+  const engine = new AlertEngine(
+    {
+      store, bus, clock, log: createLogger('silent'), metrics: createMetrics(),
+      ...(options.confirmWarningsMs ? { confirmWarningsMs: options.confirmWarningsMs } : {}),
+      ...(options.escalation ? { escalation: options.escalation } : {}),
+      directory: { getDevice: (id) => devices.find((d) => d.id === id) },
+    },
+    residents,
+    devices,
+  );
   const dongOf = new Map(residents.map((r) => [r.id, r.dong]));
   let closed = false;
   const harness: Harness = {
@@ -64,9 +86,9 @@ function start(residents: Resident[], clock = new FakeClock()): Harness {
     engine,
     published,
     busErrors,
-    observe(residentId, type, fields = {}, ts = clock.now()) {
+    observe(residentId, type, fields = {}, ts = clock.now(), extra = {}) {
       engine.handleObservations([
-        { residentId, deviceId: `${residentId}-${type}`, dong: dongOf.get(residentId) ?? DONG, type, ts, receivedAt: clock.now(), fields },
+        { residentId, deviceId: `${residentId}-${type}`, dong: dongOf.get(residentId) ?? DONG, type, ts, receivedAt: clock.now(), fields, ...extra },
       ]);
     },
     alertsOf(residentId, kind) {
@@ -76,6 +98,11 @@ function start(residents: Resident[], clock = new FakeClock()): Harness {
       if (closed) return;
       closed = true;
       engine.close();
+      store.close();
+    },
+    kill() {
+      if (closed) return;
+      closed = true;
       store.close();
     },
   };
@@ -474,7 +501,7 @@ describe('AlertEngine: restart', () => {
     const lastSeq = first.store.lastSeq();
     first.close();
 
-    const restarted = start(residents, new FakeClock(first.clock.now() + minute));
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + minute) });
     restarted.observe('r-1', 'spo2', { spo2: 93 });
     const after = only(restarted.alertsOf('r-1'));
     expect(after.id).toBe(before.id);
@@ -491,7 +518,7 @@ describe('AlertEngine: restart', () => {
     expect(only(first.alertsOf('r-1')).count).toBe(1);
     first.close();
 
-    const restarted = start(residents, new FakeClock(first.clock.now() + minute));
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + minute) });
     restarted.engine.scan();
     expect(only(restarted.alertsOf('r-1')).count).toBe(1);
     expect(restarted.published).toEqual([]);
@@ -505,7 +532,7 @@ describe('AlertEngine: restart', () => {
     first.engine.scan();
     first.close();
 
-    const restarted = start(residents, new FakeClock(first.clock.now() + 2 * hour));
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + 2 * hour) });
     expect(restarted.engine.lastActivity('r-1')).toBe(first.clock.now());
     restarted.engine.scan();
     expect(only(restarted.alertsOf('r-1', 'missed_checkin')).count).toBe(1);
@@ -517,7 +544,7 @@ describe('AlertEngine: restart', () => {
     first.observe('r-1', 'sos');
     first.close();
 
-    const restarted = start(residents, new FakeClock(first.clock.now() + 10 * minute));
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + 10 * minute) });
     restarted.engine.scan();
     expect(only(restarted.alertsOf('r-1', 'sos')).level).toBe('nurse');
   });
@@ -547,5 +574,534 @@ describe('AlertEngine: disabled residents', () => {
     const h = start([resident('r-1')]);
     h.observe('stranger', 'sos');
     expect(h.store.unresolved()).toEqual([]);
+  });
+});
+
+describe('AlertEngine: 48 h of simulated time', () => {
+  it('raises exactly one missed_checkin within 1 s of the 24 h deadline, recoveredAt when motion resumes, and nothing for a resident moving every 30 min', () => {
+    const h = start([resident('silent'), resident('moving')]);
+    const deadline = h.clock.now() + 24 * hour;
+    let resumedAt = 0;
+    for (let elapsed = 0; elapsed < 48 * hour; elapsed += second) {
+      if (elapsed % (30 * minute) === 0) h.observe('moving', 'motion', { detected: true });
+      if (elapsed === 36 * hour) {
+        h.observe('silent', 'motion', { detected: true });
+        resumedAt = h.clock.now();
+      }
+      h.clock.advance(second);
+      h.engine.scan(); // the ALERT_SCAN_MS timer, once a simulated second
+    }
+
+    const alert = only(h.alertsOf('silent', 'missed_checkin'));
+    const openedAt = alert.history[0]!.at;
+    expect(alert.history[0]!.action).toBe('opened');
+    expect(openedAt).toBeGreaterThanOrEqual(deadline);
+    expect(openedAt - deadline).toBeLessThanOrEqual(second);
+    expect(alert.count).toBe(1);
+    expect(alert.recoveredAt).toBe(resumedAt);
+    expect(h.published.filter((a) => a.kind === 'missed_checkin' && a.history.at(-1)?.action === 'opened')).toHaveLength(1);
+
+    expect(h.alertsOf('moving')).toEqual([]);
+    expect(h.published.filter((a) => a.residentId === 'moving')).toEqual([]);
+  });
+});
+
+describe('AlertEngine: alert detail for the console', () => {
+  it('describes an abnormal vital as data: vital, value, unit, threshold and side', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'blood_pressure', { systolic: 185, diastolic: 95 });
+    expect(only(h.alertsOf('r-1')).detail).toEqual({ type: 'vital', vital: 'systolic', value: 185, unit: 'mmHg', threshold: 180, direction: 'high' });
+  });
+
+  it('describes a missed check-in by the last activity, the silence and the window', () => {
+    const h = start([resident('r-1', { inactivityHours: 1 })]);
+    const createdAt = h.clock.now();
+    runFor(h, hour, second);
+    expect(only(h.alertsOf('r-1')).detail).toEqual({ type: 'inactivity', lastActivityAt: createdAt, silentMs: hour, windowMs: hour });
+  });
+
+  it('describes sos and fall', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'sos');
+    h.observe('r-1', 'fall', { confidence: 0.8 });
+    expect(only(h.alertsOf('r-1', 'sos')).detail).toEqual({ type: 'sos' });
+    expect(only(h.alertsOf('r-1', 'fall')).detail).toEqual({ type: 'fall', confidence: 0.8 });
+  });
+});
+
+describe('AlertEngine: NEWS2, fever, weight and hysteresis', () => {
+  it('raises a partial NEWS2 warning at 5 and makes it critical at 7, notifying the nurse then', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'respiratory_rate', { per_min: 22 }); // 2
+    h.observe('r-1', 'spo2', { spo2: 94 }); // 1
+    expect(h.alertsOf('r-1').filter((a) => a.rule === 'news2')).toEqual([]); // two parameters: not computed
+    h.clock.advance(10 * minute);
+    h.observe('r-1', 'blood_pressure', { systolic: 100, diastolic: 60, pulse: 72 }); // 2 + 0
+    const warning = only(h.alertsOf('r-1').filter((a) => a.rule === 'news2'));
+    expect(warning).toMatchObject({ kind: 'abnormal_vital', severity: 'warning', lastValue: 5 });
+    expect(warning.detail).toMatchObject({ type: 'news2', score: 5, partial: true, missing: ['temperature'] });
+    expect(warning.history.map((e) => e.action)).toEqual(['opened']);
+
+    h.clock.advance(10 * minute);
+    h.observe('r-1', 'spo2', { spo2: 93, pulse: 95 }); // spo2 2, pulse 1 → 7
+    const critical = only(h.alertsOf('r-1').filter((a) => a.rule === 'news2'));
+    expect(critical).toMatchObject({ severity: 'critical', lastValue: 7 });
+    expect(critical.history.map((e) => e.action)).toEqual(['opened', 'severity_raised', 'notified']);
+  });
+
+  it('leaves NEWS2 out once the other measurements are more than an hour older', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'respiratory_rate', { per_min: 22 });
+    h.observe('r-1', 'spo2', { spo2: 94 });
+    h.clock.advance(61 * minute);
+    h.observe('r-1', 'blood_pressure', { systolic: 100, diastolic: 60, pulse: 72 });
+    expect(h.alertsOf('r-1').filter((a) => a.rule === 'news2')).toEqual([]);
+  });
+
+  it('makes a fever critical at once together with another abnormal vital, naming it', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    h.observe('r-1', 'temperature', { celsius: 38.4 });
+    const fever = only(h.alertsOf('r-1').filter((a) => a.rule === 'temperature'));
+    expect(fever).toMatchObject({ severity: 'critical', count: 1, lastValue: 38.4 });
+    expect(fever.detail).toEqual({ type: 'vital', vital: 'temperature', value: 38.4, unit: '°C', threshold: 38.1, direction: 'high', with: ['spo2'] });
+    expect(fever.history.map((e) => e.action)).toEqual(['opened', 'notified']);
+  });
+
+  it('keeps a fever alone a warning', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'spo2', { spo2: 97 });
+    h.observe('r-1', 'temperature', { celsius: 38.9 });
+    expect(only(h.alertsOf('r-1')).severity).toBe('warning');
+  });
+
+  it('raises a fever measured first to critical when another vital turns abnormal within the hour, without counting a reading', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'temperature', { celsius: 38.4 });
+    h.clock.advance(20 * minute);
+    h.observe('r-1', 'heart_rate', { bpm: 115 });
+    const fever = only(h.alertsOf('r-1').filter((a) => a.rule === 'temperature'));
+    expect(fever).toMatchObject({ severity: 'critical', count: 1 });
+    expect(fever.history.map((e) => e.action)).toEqual(['opened', 'severity_raised', 'notified']);
+    expect(fever.detail).toMatchObject({ with: ['heart_rate'] });
+  });
+
+  it('raises a weight_trend warning for 2 kg gained within 3 days', () => {
+    const h = start([resident('r-1')]);
+    for (const kg of [60, 61, 61.9]) {
+      h.observe('r-1', 'weight', { kg });
+      h.clock.advance(day);
+    }
+    expect(h.alertsOf('r-1')).toEqual([]);
+    h.observe('r-1', 'weight', { kg: 62.5 }); // 60 is 3 days old: still in the window
+    const alert = only(h.alertsOf('r-1'));
+    expect(alert).toMatchObject({ kind: 'abnormal_vital', rule: 'weight_trend', severity: 'warning', lastValue: 2.5 });
+    expect(alert.detail).toMatchObject({ type: 'weight_trend', gainKg: 2.5, fromKg: 60, toKg: 62.5, windowHours: 72, thresholdKg: 2 });
+  });
+
+  it('remembers the weighings across a restart', () => {
+    const residents = [resident('r-1')];
+    const first = start(residents);
+    first.observe('r-1', 'weight', { kg: 70 });
+    first.engine.flush();
+    first.kill();
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + 2 * day) });
+    restarted.observe('r-1', 'weight', { kg: 72.2 });
+    expect(only(restarted.alertsOf('r-1')).rule).toBe('weight_trend');
+  });
+
+  it('waits for a second normal reading close to the threshold before recoveredAt', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    h.clock.advance(minute);
+    h.observe('r-1', 'spo2', { spo2: 95 }); // normal, but only 1 inside ≤ 94
+    expect(only(h.alertsOf('r-1')).recoveredAt).toBeUndefined();
+    h.clock.advance(minute);
+    h.observe('r-1', 'spo2', { spo2: 95 });
+    const alert = only(h.alertsOf('r-1'));
+    expect(alert.recoveredAt).toBe(h.clock.now());
+    expect(alert.history.at(-1)).toMatchObject({ action: 'recovered', by: 'system' });
+  });
+
+  it('counts normal readings in a row: an abnormal one in between starts again', () => {
+    const h = start([resident('r-1')]);
+    for (const spo2 of [93, 95, 93, 95]) h.observe('r-1', 'spo2', { spo2 });
+    expect(only(h.alertsOf('r-1')).recoveredAt).toBeUndefined();
+    h.observe('r-1', 'spo2', { spo2: 95 });
+    expect(only(h.alertsOf('r-1')).recoveredAt).toBeDefined();
+  });
+});
+
+describe('AlertEngine: confirmation of warnings', () => {
+  const window = 15 * minute;
+
+  it('alerts on a warning only when a repeat arrives within the window', () => {
+    const h = start([resident('r-1')], { confirmWarningsMs: window });
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    expect(h.alertsOf('r-1')).toEqual([]);
+    h.clock.advance(10 * minute);
+    h.observe('r-1', 'spo2', { spo2: 94 });
+    const alert = only(h.alertsOf('r-1'));
+    expect(alert).toMatchObject({ severity: 'warning', lastValue: 94 });
+    expect(alert.reason).toContain('confirmed by a repeat');
+  });
+
+  it('does not take a repeat after the window as confirmation, but as a new first reading', () => {
+    const h = start([resident('r-1')], { confirmWarningsMs: window });
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    h.clock.advance(20 * minute);
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    expect(h.alertsOf('r-1')).toEqual([]);
+    h.clock.advance(5 * minute);
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    expect(only(h.alertsOf('r-1')).severity).toBe('warning');
+  });
+
+  it('forgets a warning awaiting confirmation when a normal reading comes between', () => {
+    const h = start([resident('r-1')], { confirmWarningsMs: window });
+    for (const spo2 of [93, 97, 93]) h.observe('r-1', 'spo2', { spo2 });
+    expect(h.alertsOf('r-1')).toEqual([]);
+  });
+
+  it('never waits to confirm a critical value', () => {
+    const h = start([resident('r-1')], { confirmWarningsMs: window });
+    h.observe('r-1', 'spo2', { spo2: 85 });
+    expect(only(h.alertsOf('r-1')).severity).toBe('critical');
+  });
+});
+
+describe('AlertEngine: escalation timeouts', () => {
+  it('uses the configured timeouts', () => {
+    const h = start([resident('r-1')], { escalation: { criticalMs: 2 * minute, warningMs: 5 * minute } });
+    h.observe('r-1', 'sos');
+    h.observe('r-1', 'spo2', { spo2: 93 });
+    runFor(h, 2 * minute, second);
+    expect(only(h.alertsOf('r-1', 'sos')).level).toBe('nurse');
+    expect(only(h.alertsOf('r-1', 'abnormal_vital')).level).toBe('dong');
+    runFor(h, 3 * minute, second);
+    expect(only(h.alertsOf('r-1', 'abnormal_vital')).level).toBe('nurse');
+  });
+
+  it('never escalates an info alert', () => {
+    const h = start([resident('r-1')]);
+    h.engine.handleDeviceStatus({ deviceId: 'd-1', residentId: 'r-1', dong: DONG, online: false, at: h.clock.now() });
+    runFor(h, 6 * hour);
+    const alert = only(h.alertsOf('r-1', 'device_offline'));
+    expect(alert.level).toBe('dong');
+    expect(alert.history.map((e) => e.action)).toEqual(['opened']);
+  });
+
+  it('goes on from the new level after a handler escalated by hand', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'sos');
+    h.clock.advance(5 * minute);
+    h.engine.escalate(only(h.alertsOf('r-1')).id, 'kim', 'please visit');
+    runFor(h, 10 * minute - second, second);
+    expect(only(h.alertsOf('r-1')).level).toBe('nurse');
+    runFor(h, second, second);
+    expect(only(h.alertsOf('r-1')).level).toBe('health_center');
+  });
+});
+
+function device(id: string, residentId: string, overrides: Partial<Device> = {}): Device {
+  return { id, residentId, dong: DONG, kind: 'motion_sensor', offlineAfterMinutes: 60, enabled: true, createdAt: Date.UTC(2026, 10, 27), ...overrides };
+}
+
+describe('AlertEngine: device offline', () => {
+  it('raises one info device_offline when a registered device is silent past its window', () => {
+    const h = start([resident('r-1')], { devices: [device('d-1', 'r-1')] });
+    runFor(h, 59 * minute, second);
+    expect(h.alertsOf('r-1', 'device_offline')).toEqual([]);
+    runFor(h, minute, second);
+    const alert = only(h.alertsOf('r-1', 'device_offline'));
+    expect(alert).toMatchObject({ rule: 'd-1', severity: 'info', level: 'dong', count: 1 });
+    expect(alert.detail).toMatchObject({ type: 'device_offline', deviceId: 'd-1', cause: 'silence', offlineAfterMs: hour });
+    runFor(h, 5 * hour);
+    expect(only(h.alertsOf('r-1', 'device_offline')).count).toBe(1);
+  });
+
+  it('recovers when the device is heard again, and raises again after a new silence', () => {
+    const h = start([resident('r-1')], { devices: [device('d-1', 'r-1')] });
+    runFor(h, hour, second);
+    h.observe('r-1', 'motion', { detected: false }, h.clock.now(), { deviceId: 'd-1' });
+    expect(only(h.alertsOf('r-1', 'device_offline')).recoveredAt).toBe(h.clock.now());
+    runFor(h, hour, second);
+    const alert = only(h.alertsOf('r-1', 'device_offline'));
+    expect(alert.recoveredAt).toBeUndefined();
+    expect(alert.count).toBe(2);
+  });
+
+  it('raises device_offline when the will fires, and the silence that follows adds nothing', () => {
+    const h = start([resident('r-1')], { devices: [device('d-1', 'r-1')] });
+    h.clock.advance(10 * minute);
+    h.engine.handleDeviceStatus({ deviceId: 'd-1', residentId: 'r-1', dong: DONG, online: false, battery: 4, at: h.clock.now() });
+    const alert = only(h.alertsOf('r-1', 'device_offline'));
+    expect(alert).toMatchObject({ lastValue: 4, detail: { cause: 'will', battery: 4 } });
+    runFor(h, 3 * hour);
+    expect(only(h.alertsOf('r-1', 'device_offline')).count).toBe(1);
+    h.engine.handleDeviceStatus({ deviceId: 'd-1', residentId: 'r-1', dong: DONG, online: true, at: h.clock.now() });
+    expect(only(h.alertsOf('r-1', 'device_offline')).recoveredAt).toBe(h.clock.now());
+  });
+
+  it('watches nothing of a disabled device or a disabled resident', () => {
+    const h = start([resident('r-1'), resident('r-off', { enabled: false })], {
+      devices: [device('d-1', 'r-1', { enabled: false }), device('d-2', 'r-off')],
+    });
+    runFor(h, 3 * hour);
+    expect(h.store.unresolved()).toEqual([]);
+  });
+
+  it('applies a changed window, and gives a re-enabled device a fresh one', () => {
+    const h = start([resident('r-1')], { devices: [device('d-1', 'r-1')] });
+    h.engine.upsertDevice(device('d-1', 'r-1', { offlineAfterMinutes: 10 }));
+    runFor(h, 10 * minute, second);
+    expect(only(h.alertsOf('r-1', 'device_offline')).rule).toBe('d-1');
+
+    h.engine.upsertDevice(device('d-2', 'r-1', { enabled: false, offlineAfterMinutes: 10 }));
+    runFor(h, hour);
+    h.engine.upsertDevice(device('d-2', 'r-1', { enabled: true, offlineAfterMinutes: 10 }));
+    runFor(h, 9 * minute, second);
+    expect(h.alertsOf('r-1', 'device_offline').map((a) => a.rule)).toEqual(['d-1']);
+    runFor(h, minute, second);
+    expect(h.alertsOf('r-1', 'device_offline').map((a) => a.rule).sort()).toEqual(['d-1', 'd-2']);
+  });
+
+  it("keeps the silence heard before a restart, but does not count the platform's own downtime as silence", () => {
+    const residents = [resident('r-1')];
+    const devices = [device('d-1', 'r-1')];
+    const first = start(residents, { devices });
+    first.clock.advance(30 * minute);
+    const heardAt = first.clock.now();
+    first.observe('r-1', 'motion', { detected: true }, heardAt, { deviceId: 'd-1' });
+    runFor(first, 20 * minute); // 20 min of silence heard
+    first.engine.flush();
+    first.kill();
+
+    const restarted = start(residents, { devices, clock: new FakeClock(first.clock.now() + 3 * hour) });
+    restarted.engine.scan();
+    expect(restarted.alertsOf('r-1')).toEqual([]);
+    runFor(restarted, 40 * minute - second, second);
+    expect(restarted.alertsOf('r-1')).toEqual([]);
+    runFor(restarted, second, second);
+    const alert = only(restarted.alertsOf('r-1', 'device_offline'));
+    expect(alert.detail).toMatchObject({ lastSeenAt: heardAt });
+    expect(alert.reason).toBe('device d-1 silent for 240 min (window 60 min)');
+  });
+});
+
+describe('AlertEngine: the replay cursor', () => {
+  it('is 0 before anything carried an outbox id', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'spo2', { spo2: 85 });
+    expect(h.engine.durableCursor()).toBe(0);
+  });
+
+  it('stores the cursor in the same transaction as the alert change an observation caused', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'spo2', { spo2: 85 }, undefined, { outboxId: 7 });
+    expect(h.engine.durableCursor()).toBe(7);
+    h.kill();
+    const reopened = openAlertStore(join(dir, 'alerts.db'));
+    expect(reopened.cursor()).toBe(7);
+    expect(reopened.unresolved()).toHaveLength(1);
+    reopened.close();
+  });
+
+  it('makes the cursor of observations that changed no alert durable at the next flush, not before', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'motion', { detected: true }, undefined, { outboxId: 3 });
+    expect(h.engine.durableCursor()).toBe(0);
+    h.engine.flush();
+    expect(h.engine.durableCursor()).toBe(3);
+  });
+
+  it('skips observations at or below the cursor after a restart: a replay does not count twice', () => {
+    const residents = [resident('r-1')];
+    const first = start(residents);
+    first.observe('r-1', 'spo2', { spo2: 93 }, undefined, { outboxId: 1 });
+    first.observe('r-1', 'spo2', { spo2: 93 }, undefined, { outboxId: 2 });
+    first.kill();
+
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + minute) });
+    for (const outboxId of [1, 2, 3]) restarted.observe('r-1', 'spo2', { spo2: 93 }, undefined, { outboxId });
+    expect(only(restarted.alertsOf('r-1')).count).toBe(3);
+    expect(restarted.engine.durableCursor()).toBe(3);
+  });
+
+  it('loses nothing to a kill between commits: what the cursor does not cover is replayed', () => {
+    const residents = [resident('r-1')];
+    const first = start(residents);
+    const t0 = first.clock.now();
+    first.clock.advance(10 * minute);
+    first.observe('r-1', 'motion', { detected: true }, undefined, { outboxId: 1 }); // activity, not yet flushed
+    first.observe('r-1', 'spo2', { spo2: 93 }, undefined, { outboxId: 2 }); // an alert: commits #1's activity too
+    first.clock.advance(10 * minute);
+    first.observe('r-1', 'motion', { detected: true }, undefined, { outboxId: 3 }); // lost with the process
+    first.kill();
+
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + minute) });
+    expect(restarted.engine.durableCursor()).toBe(2);
+    expect(restarted.engine.lastActivity('r-1')).toBe(t0 + 10 * minute);
+    // Ingest replays every row above the cursor it was given.
+    restarted.engine.handleObservations([1, 2, 3].map((outboxId) => ({
+      residentId: 'r-1', deviceId: 'r-1-x', dong: DONG, type: outboxId === 2 ? 'spo2' : 'motion',
+      ts: t0 + (outboxId === 3 ? 20 : 10) * minute, receivedAt: t0, fields: outboxId === 2 ? { spo2: 93 } : { detected: true }, outboxId,
+    }) as Observation));
+    expect(restarted.engine.lastActivity('r-1')).toBe(t0 + 20 * minute);
+    expect(only(restarted.alertsOf('r-1')).count).toBe(1);
+  });
+});
+
+describe('AlertEngine: restart keeps everything', () => {
+  it('keeps alerts, their history, deadlines and seq across a kill, and fires the deadlines that passed while down', () => {
+    const residents = [resident('quiet', { inactivityHours: 1 }), resident('sick')];
+    const first = start(residents);
+    const t0 = first.clock.now();
+    first.observe('sick', 'spo2', { spo2: 85 }); // critical: escalation due at +10 min
+    const sick = only(first.alertsOf('sick'));
+    first.engine.addNote(sick.id, 'kim.staff', 'called, no answer');
+    first.clock.advance(5 * minute);
+    first.observe('quiet', 'door', { open: true }); // missed check-in due at +65 min
+    first.engine.scan();
+    first.engine.flush(); // as the scan timer does every ALERT_SCAN_MS
+    const seq = first.store.lastSeq();
+    const before = first.store.get(sick.id)!;
+    first.kill();
+
+    const restarted = start(residents, { clock: new FakeClock(t0 + 2 * hour) });
+    expect(restarted.store.get(sick.id)).toEqual(before);
+    expect(restarted.store.lastSeq()).toBe(seq);
+    restarted.engine.scan();
+
+    const escalated = only(restarted.alertsOf('sick'));
+    expect(escalated.level).toBe('nurse');
+    expect(escalated.history.map((e) => e.action)).toEqual(['opened', 'notified', 'note', 'escalated']);
+    const missed = only(restarted.alertsOf('quiet', 'missed_checkin'));
+    expect(missed.detail).toMatchObject({ lastActivityAt: t0 + 5 * minute });
+    expect(restarted.published.map((a) => a.seq)).toEqual([seq + 1, seq + 2]);
+  });
+});
+
+describe('AlertEngine: disabled residents and escalation', () => {
+  it('stops escalating the alerts of a disabled resident, and gives them a full timeout again when re-enabled', () => {
+    const h = start([resident('r-1')]);
+    h.observe('r-1', 'sos');
+    h.clock.advance(5 * minute);
+    h.engine.upsertResident(resident('r-1', { enabled: false }));
+    runFor(h, hour);
+    expect(only(h.alertsOf('r-1')).level).toBe('dong');
+
+    h.engine.upsertResident(resident('r-1', { enabled: true }));
+    runFor(h, 10 * minute - second, second);
+    expect(only(h.alertsOf('r-1')).level).toBe('dong');
+    runFor(h, second, second);
+    expect(only(h.alertsOf('r-1')).level).toBe('nurse');
+  });
+});
+
+describe('AlertEngine: a failed commit', () => {
+  it('publishes nothing, forgets the changes of the failed unit, and carries on', () => {
+    const store = openAlertStore(join(dir, 'alerts.db'));
+    let failNext = false;
+    const flaky: AlertStore = {
+      ...store,
+      commit(unit) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        return store.commit(unit);
+      },
+    };
+    const bus = createInProcessBus(() => {});
+    const published: Alert[] = [];
+    bus.subscribe('alert', (a) => published.push(a));
+    const clock = new FakeClock();
+    const engine = new AlertEngine({ store: flaky, bus, clock, log: createLogger('silent'), metrics: createMetrics() }, [resident('r-1')]);
+    const sos: Observation = { residentId: 'r-1', deviceId: 'd-1', dong: DONG, type: 'sos', ts: clock.now(), receivedAt: clock.now(), fields: {} };
+
+    failNext = true;
+    expect(() => engine.handleObservations([sos])).toThrow('disk full');
+    expect(published).toEqual([]);
+    expect(store.unresolved()).toEqual([]);
+
+    engine.handleObservations([sos]);
+    expect(only(store.unresolved())).toMatchObject({ kind: 'sos', count: 1 });
+    expect(published).toHaveLength(1);
+    store.close();
+  });
+
+  it('keeps the cursor below observations whose alert changes failed to commit, so a restart replays them', () => {
+    const store = openAlertStore(join(dir, 'alerts.db'));
+    let failNext = false;
+    const flaky: AlertStore = {
+      ...store,
+      commit(unit) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        return store.commit(unit);
+      },
+    };
+    const clock = new FakeClock();
+    const engine = new AlertEngine({ store: flaky, bus: createInProcessBus(() => {}), clock, log: createLogger('silent'), metrics: createMetrics() }, [resident('r-1')]);
+    const reading = (outboxId: number, type: Observation['type']): Observation =>
+      ({ residentId: 'r-1', deviceId: 'd-1', dong: DONG, type, ts: clock.now(), receivedAt: clock.now(), fields: type === 'spo2' ? { spo2: 85 } : {}, outboxId });
+    engine.handleObservations([reading(1, 'checkin_button')]);
+    engine.flush();
+    failNext = true;
+    expect(() => engine.handleObservations([reading(2, 'spo2')])).toThrow('disk full');
+    engine.handleObservations([reading(3, 'sos')]);
+    engine.flush();
+    expect(store.cursor()).toBe(1);
+    expect(only(store.unresolved()).kind).toBe('sos');
+    store.close();
+  });
+});
+
+describe('AlertEngine: group commit', () => {
+  function grouped() {
+    const store = openAlertStore(join(dir, 'alerts.db'));
+    let commits = 0;
+    const counting: AlertStore = { ...store, commit: (unit) => (commits++, store.commit(unit)) };
+    const bus = createInProcessBus(() => {});
+    const published: Alert[] = [];
+    bus.subscribe('alert', (a) => published.push(a));
+    const clock = new FakeClock();
+    const engine = new AlertEngine(
+      { store: counting, bus, clock, log: createLogger('silent'), metrics: createMetrics(), groupCommit: true },
+      [resident('r-1'), resident('r-2')],
+    );
+    const observe = (residentId: string, spo2: number) =>
+      engine.handleObservations([{ residentId, deviceId: `${residentId}-ox`, dong: DONG, type: 'spo2', ts: clock.now(), receivedAt: clock.now(), fields: { spo2 } }]);
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    return { store, engine, published, observe, nextTurn, commits: () => commits };
+  }
+
+  it('commits the alert changes of one event-loop turn in one transaction, and publishes them only after it', async () => {
+    const g = grouped();
+    g.observe('r-1', 93);
+    g.observe('r-2', 85);
+    expect(g.published).toEqual([]);
+    expect(g.store.unresolved()).toEqual([]);
+    await g.nextTurn();
+    expect(g.commits()).toBe(1);
+    expect(g.published.map((a) => a.residentId)).toEqual(['r-1', 'r-2']);
+    expect(g.store.unresolved()).toHaveLength(2);
+    g.store.close();
+  });
+
+  it('lets a staff action act on changes still waiting for their commit', async () => {
+    const g = grouped();
+    g.observe('r-1', 93);
+    await g.nextTurn();
+    const id = only(g.store.unresolved()).id;
+    g.observe('r-1', 93); // count 2, not yet committed
+    const acknowledged = g.engine.acknowledge(id, 'kim');
+    expect(acknowledged).toMatchObject({ status: 'acknowledged', count: 2 });
+    await g.nextTurn();
+    expect(g.store.get(id)).toMatchObject({ status: 'acknowledged', count: 2 });
+    g.store.close();
   });
 });

@@ -4,8 +4,8 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Alert, Outcome } from '../core/schemas/alert.js';
-import type { Resident } from '../core/schemas/registry.js';
-import { AlertEngine, type EscalationTimeouts } from './engine.js';
+import type { Device, Resident } from '../core/schemas/registry.js';
+import { AlertEngine, type DeviceDirectory, type EscalationTimeouts } from './engine.js';
 import { openAlertStore, type AlertQuery } from './store.js';
 
 export type { AlertQuery };
@@ -24,6 +24,12 @@ export interface AlertsService {
   addNote(id: string, by: string, note: string): Alert;
   /** Runs the deadline scan now (tests with a FakeClock). */
   scan(): void;
+  /**
+   * The replay cursor: the highest outbox id whose effects (alert changes and
+   * the state later decisions need) are durable in alerts.db; 0 when none.
+   * Ingest may forget outbox rows at or below it and replays the rows above it.
+   */
+  durableCursor(): number;
   close(): Promise<void>;
 }
 
@@ -34,32 +40,50 @@ export interface AlertsDeps {
   log: Logger;
   metrics: Metrics;
   residents: readonly Resident[];
+  /** Every registered device, for silence deadlines from the start (read through the registry's interface). */
+  devices?: readonly Device[];
+  /** Looks up a device the engine hears from for the first time (e.g. created after the start). */
+  directory?: DeviceDirectory;
   scanIntervalMs: number; // 0 = no timer; the caller scans
   escalation?: EscalationTimeouts;
+  /** Warning vitals alert only when repeated within this window; 0 or absent = off. */
+  confirmWarningsMs?: number;
 }
 
 export function startAlerts(deps: AlertsDeps): AlertsService {
   const { bus, log, metrics } = deps;
   const store = openAlertStore(join(deps.dataDir, 'alerts.db'));
-  const engine = new AlertEngine({ store, bus, clock: deps.clock, log, metrics, ...(deps.escalation ? { escalation: deps.escalation } : {}) }, deps.residents);
+  const engine = new AlertEngine(
+    {
+      store, bus, clock: deps.clock, log, metrics, groupCommit: true,
+      ...(deps.escalation ? { escalation: deps.escalation } : {}),
+      ...(deps.confirmWarningsMs ? { confirmWarningsMs: deps.confirmWarningsMs } : {}),
+      ...(deps.directory ? { directory: deps.directory } : {}),
+    },
+    deps.residents,
+    deps.devices ?? [],
+  );
   const unsubscribe = [
     bus.subscribe('observations', (observations) => engine.handleObservations(observations)),
     bus.subscribe('resident', (resident) => engine.upsertResident(resident)),
+    bus.subscribe('device', (device) => engine.upsertDevice(device)),
     bus.subscribe('device-status', (status) => engine.handleDeviceStatus(status)),
   ];
   const scan = () => {
     const started = performance.now();
     try {
       engine.scan();
+      metrics.alertScanSeconds.set((performance.now() - started) / 1000);
+      // State and cursor of what was processed since the last scan: at most one interval behind.
+      engine.flush();
     } catch (err) {
       log.error({ err: (err as Error).message }, 'deadline scan failed');
     }
-    metrics.alertScanSeconds.set((performance.now() - started) / 1000);
   };
   // Deadlines that passed while the process was down fire on the first scan.
   scan();
   const timer = deps.scanIntervalMs > 0 ? setInterval(scan, deps.scanIntervalMs) : undefined;
-  log.info({ residents: deps.residents.length, lastSeq: store.lastSeq() }, 'alerts started');
+  log.info({ residents: deps.residents.length, devices: deps.devices?.length ?? 0, lastSeq: store.lastSeq(), cursor: store.cursor(), ...engine.deadlineCounts() }, 'alerts started');
 
   return {
     list: (q) => store.list(q),
@@ -72,6 +96,7 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
     resolve: (id, by, outcome, note) => engine.resolve(id, by, outcome, note),
     addNote: (id, by, note) => engine.addNote(id, by, note),
     scan,
+    durableCursor: () => engine.durableCursor(),
     async close() {
       if (timer) clearInterval(timer);
       for (const u of unsubscribe) u();

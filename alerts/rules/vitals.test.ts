@@ -127,6 +127,23 @@ describe('classifyVital', () => {
     expect(verdict.abnormal && verdict.reason).toMatch(/spo2 88 .*92/);
   });
 
+  it.each([
+    ['spo2', 93, 94, 'low'],
+    ['systolic', 185, 180, 'high'],
+    ['glucose', 40, 53, 'low'],
+    ['temperature', 38.0, 37.8, 'high'],
+  ] as [VitalName, number, number, 'low' | 'high'][])('tells which threshold %s %s crossed, and on which side', (vital, value, threshold, direction) => {
+    expect(classifyVital(vital, value, defaultVitalBands[vital])).toMatchObject({ abnormal: true, threshold, direction });
+  });
+
+  it('says when a glucose is in the hyperosmolar (HHS) range', () => {
+    const verdict = classifyVital('glucose', 650, defaultVitalBands.glucose);
+    expect(verdict).toMatchObject({ severity: 'critical', threshold: 300 });
+    expect(verdict.abnormal && verdict.reason).toBe('glucose 650 ≥ 300 (HHS range)');
+    const below = classifyVital('glucose', 599, defaultVitalBands.glucose);
+    expect(below.abnormal && below.reason).toBe('glucose 599 ≥ 300');
+  });
+
   it('checks critical before warning when a custom band makes them overlap', () => {
     expect(classify('spo2', 90, { lowWarning: 94, lowCritical: 95 })).toBe('critical');
   });

@@ -1,6 +1,7 @@
 import type { Severity } from '../../core/schemas/alert.js';
 import type { Observation } from '../../core/schemas/observation.js';
 import type { VitalBand, VitalName } from '../../core/schemas/registry.js';
+import { GLUCOSE_HHS_MG_DL } from './vital-bands.js';
 
 /** Which field of which reading type carries each vital. */
 const vitalFields: Partial<Record<Observation['type'], [VitalName, string][]>> = {
@@ -14,26 +15,44 @@ const vitalFields: Partial<Record<Observation['type'], [VitalName, string][]>> =
 
 export type VitalVerdict =
   | { vital: VitalName; value: number; abnormal: false }
-  | { vital: VitalName; value: number; abnormal: true; severity: Severity; reason: string };
+  | {
+      vital: VitalName;
+      value: number;
+      abnormal: true;
+      severity: Severity;
+      threshold: number;
+      direction: 'low' | 'high';
+      reason: string;
+    };
+
+function abnormal(vital: VitalName, value: number, severity: Severity, threshold: number, direction: 'low' | 'high'): VitalVerdict {
+  const hhs = vital === 'glucose' && value >= GLUCOSE_HHS_MG_DL ? ' (HHS range)' : '';
+  return { vital, value, abnormal: true, severity, threshold, direction, reason: `${vital} ${value} ${direction === 'low' ? '≤' : '≥'} ${threshold}${hhs}` };
+}
 
 /** Classifies one value against one band; inclusive thresholds, critical checked first. */
 export function classifyVital(vital: VitalName, value: number, band: VitalBand): VitalVerdict {
   const { lowCritical, lowWarning, highWarning, highCritical } = band;
-  if (lowCritical !== undefined && value <= lowCritical) return { vital, value, abnormal: true, severity: 'critical', reason: `${vital} ${value} ≤ ${lowCritical}` };
-  if (highCritical !== undefined && value >= highCritical) return { vital, value, abnormal: true, severity: 'critical', reason: `${vital} ${value} ≥ ${highCritical}` };
-  if (lowWarning !== undefined && value <= lowWarning) return { vital, value, abnormal: true, severity: 'warning', reason: `${vital} ${value} ≤ ${lowWarning}` };
-  if (highWarning !== undefined && value >= highWarning) return { vital, value, abnormal: true, severity: 'warning', reason: `${vital} ${value} ≥ ${highWarning}` };
+  if (lowCritical !== undefined && value <= lowCritical) return abnormal(vital, value, 'critical', lowCritical, 'low');
+  if (highCritical !== undefined && value >= highCritical) return abnormal(vital, value, 'critical', highCritical, 'high');
+  if (lowWarning !== undefined && value <= lowWarning) return abnormal(vital, value, 'warning', lowWarning, 'low');
+  if (highWarning !== undefined && value >= highWarning) return abnormal(vital, value, 'warning', highWarning, 'high');
   return { vital, value, abnormal: false };
+}
+
+/** The vitals an observation carries, as `[vital, value]`. */
+export function vitalsOf(o: Observation): [VitalName, number][] {
+  const fields = vitalFields[o.type];
+  if (!fields) return [];
+  const out: [VitalName, number][] = [];
+  for (const [vital, field] of fields) {
+    const value = o.fields[field];
+    if (typeof value === 'number') out.push([vital, value]);
+  }
+  return out;
 }
 
 /** Every vital an observation carries, each judged against the resident's bands. */
 export function evaluateVitals(o: Observation, bands: Readonly<Record<VitalName, VitalBand>>): VitalVerdict[] {
-  const fields = vitalFields[o.type];
-  if (!fields) return [];
-  const verdicts: VitalVerdict[] = [];
-  for (const [vital, field] of fields) {
-    const value = o.fields[field];
-    if (typeof value === 'number') verdicts.push(classifyVital(vital, value, bands[vital]));
-  }
-  return verdicts;
+  return vitalsOf(o).map(([vital, value]) => classifyVital(vital, value, bands[vital]));
 }
