@@ -1,7 +1,7 @@
 import { Aedes, type Client } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Bus } from '../core/bus.js';
@@ -12,9 +12,11 @@ import type { Metrics } from '../core/metrics.js';
 import type { ReadingError } from '../core/schemas/readings.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Registry } from '../registry/store.js';
-import { createAuthenticate } from './hooks/authenticate.js';
+import { createAuthenticate, identities } from './hooks/authenticate.js';
 import { createAuthorizePublish } from './hooks/authorize-publish.js';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
+import { DeviceRateLimiter, MAX_PACKET_BYTES, limitPacketSize } from './limits.js';
+import { throttledLog } from './throttled-log.js';
 import { errorsTopic } from './topics.js';
 
 export interface BrokerDeps {
@@ -32,6 +34,10 @@ export interface BrokerHandle {
   close(): Promise<void>;
 }
 
+type BrokerConfig = Pick<Config, 'host' | 'mqtt'> & { limits?: Config['limits'] };
+
+const DEFAULT_LIMITS: Config['limits'] = { maxConnections: 100_000, deviceRate: 50, deviceBurst: 200 };
+
 function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -46,31 +52,75 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-export async function startBroker(config: Pick<Config, 'host' | 'mqtt'>, deps: BrokerDeps): Promise<BrokerHandle> {
+/** aedes keeps connected clients by id; its typings do not show it. */
+const clientsOf = (broker: Aedes) => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+
+/**
+ * The device-facing MQTT 3.1.1 broker (CONTRACT §2): TCP, WebSocket on `/mqtt`,
+ * TLS when a certificate is configured. An MQTT 5 CONNECT gets CONNACK 1
+ * (unacceptable protocol version) from aedes itself.
+ */
+export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promise<BrokerHandle> {
   const { registry, ingest, bus, clock, log, metrics } = deps;
-  const broker = await Aedes.createBroker({
-    authenticate: createAuthenticate(registry, metrics, log),
+  const limits = config.limits ?? DEFAULT_LIMITS;
+  const refusals = throttledLog(log);
+  // Called only once aedes exists (at CONNECT).
+  const capacity = {
+    max: limits.maxConnections,
+    connected: () => aedes.connectedClients,
+    isConnected: (clientId: string) => Boolean(clientsOf(aedes)[clientId]),
+  };
+  const aedes = await Aedes.createBroker({
+    authenticate: createAuthenticate(registry, metrics, log, refusals, capacity),
     authorizeSubscribe: createAuthorizeSubscribe(metrics),
   });
   const sendErrors = (deviceId: string, errors: ReadingError[]) => {
     for (const e of errors) {
-      broker.publish({ cmd: 'publish', topic: errorsTopic(deviceId), payload: Buffer.from(JSON.stringify(e)), qos: 1, retain: false, dup: false }, () => {});
+      aedes.publish({ cmd: 'publish', topic: errorsTopic(deviceId), payload: Buffer.from(JSON.stringify(e)), qos: 1, retain: false, dup: false }, () => {});
     }
   };
   // aedes reads its hooks from the instance, so the publish hook can use the broker it belongs to.
-  broker.authorizePublish = createAuthorizePublish({ ingest, bus, clock, log, metrics, sendErrors });
+  aedes.authorizePublish = createAuthorizePublish({
+    ingest, bus, clock, log, metrics, refusals, sendErrors,
+    rateLimiter: new DeviceRateLimiter(limits.deviceRate, limits.deviceBurst, clock),
+  });
 
-  broker.on('clientReady', () => metrics.brokerConnections.set(broker.connectedClients));
+  aedes.on('clientReady', () => metrics.brokerConnections.set(aedes.connectedClients));
   // A clean DISCONNECT is not "offline": the will (an unclean drop) and status messages say that,
   // and both pass through authorizePublish.
-  broker.on('clientDisconnect', () => metrics.brokerConnections.set(broker.connectedClients));
-  broker.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
-  broker.on('connectionError', (client: Client, err: Error) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+  aedes.on('clientDisconnect', () => metrics.brokerConnections.set(aedes.connectedClients));
+  aedes.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (client: Client, err: Error) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 
-  const tcp = createNetServer((socket) => broker.handle(socket));
+  // A device disabled (or its resident disabled) while connected is disconnected at once, without its will:
+  // it was switched off, it did not go offline.
+  const disconnect = (client: Client, reason: string) => {
+    metrics.brokerRejections.inc({ reason });
+    log.info({ deviceId: client.id, reason }, 'disconnecting a device');
+    (client as unknown as { will: unknown }).will = null;
+    client.close();
+  };
+  const unsubscribe = [
+    bus.subscribe('device', (device) => {
+      const client = clientsOf(aedes)[device.id];
+      if (client && !device.enabled) disconnect(client, 'device_disabled');
+    }),
+    bus.subscribe('resident', (resident) => {
+      if (resident.enabled) return;
+      for (const client of Object.values(clientsOf(aedes))) {
+        if (client && identities.get(client)?.residentId === resident.id) disconnect(client, 'resident_disabled');
+      }
+    }),
+  ];
+
+  const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
+    const client = aedes.handle(stream, req);
+    limitPacketSize(client, MAX_PACKET_BYTES, () => metrics.brokerRejections.inc({ reason: 'packet_too_large' }));
+  };
+  const tcp = createNetServer((socket: Socket) => handle(socket));
   const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket at /mqtt'));
-  const wss = new WebSocketServer({ server: http, path: '/mqtt' });
-  wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws), req));
+  const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: MAX_PACKET_BYTES + 16 });
+  wss.on('connection', (ws, req) => handle(createWebSocketStream(ws), req));
   const servers: (NetServer | HttpServer)[] = [tcp, http];
 
   const ports: BrokerHandle['ports'] = {
@@ -80,19 +130,21 @@ export async function startBroker(config: Pick<Config, 'host' | 'mqtt'>, deps: B
   if (config.mqtt.tls) {
     const tls = createTlsServer(
       { cert: readFileSync(config.mqtt.tls.certFile), key: readFileSync(config.mqtt.tls.keyFile) },
-      (socket) => broker.handle(socket),
+      (socket) => handle(socket),
     );
+    tls.on('tlsClientError', (err) => log.debug({ err: err.message }, 'tls handshake failed'));
     servers.push(tls);
     ports.tls = await listen(tls, config.mqtt.tls.port, config.host);
   }
-  log.info({ ports }, 'broker listening');
+  log.info({ ports, limits }, 'broker listening');
 
   return {
     ports,
     listening: () => servers.every((s) => s.listening),
     async close() {
+      for (const u of unsubscribe) u();
       for (const client of wss.clients) client.terminate();
-      await Promise.all([...servers.map(closeServer), new Promise<void>((resolve) => broker.close(() => resolve()))]);
+      await Promise.all([...servers.map(closeServer), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
     },
   };
 }

@@ -1,16 +1,17 @@
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { InfluxClient } from '../influx/client.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, OutboxRow } from './outbox.js';
 
 export interface WriterOptions {
-  batchSize: number; // lines per InfluxDB request
+  batchSize: number; // readings per InfluxDB request (whole outbox rows, so up to 499 more)
   inFlight: number; // concurrent requests
   minBackoffMs: number;
   maxBackoffMs: number;
+  idlePingMs: number; // how often an idle writer checks that InfluxDB is still there
 }
 
-export const defaultWriterOptions: WriterOptions = { batchSize: 5000, inFlight: 3, minBackoffMs: 200, maxBackoffMs: 15_000 };
+export const defaultWriterOptions: WriterOptions = { batchSize: 5000, inFlight: 3, minBackoffMs: 200, maxBackoffMs: 15_000, idlePingMs: 5000 };
 
 export interface WriterStatus {
   influxReachable: boolean;
@@ -18,10 +19,29 @@ export interface WriterStatus {
   lastWriteAt?: number;
 }
 
+interface Batch {
+  lastId: number; // the last reading id it covers
+  readings: number;
+  state: 'sending' | 'written' | 'failed';
+}
+
+/** HTTP statuses after which resending the same lines can never succeed. */
+const isRefusal = (err: unknown) => {
+  const status = (err as { statusCode?: number }).statusCode;
+  return status === 400 || status === 413 || status === 422;
+};
+// InfluxDB 1.x writes the good points of a batch and answers 400 "partial write" for the rest.
+const isPartialWrite = (err: unknown) => /partial write/.test(String((err as { body?: string }).body ?? (err as Error).message));
+
 /**
- * Drains the outbox to InfluxDB. A batch leaves the outbox only after InfluxDB
- * acknowledged it; a failure keeps everything and retries with backoff, so an
- * hour-long outage loses nothing (DESIGN §2, invariant 2).
+ * Drains the outbox to InfluxDB. A reading leaves the outbox only after InfluxDB
+ * acknowledged it and the alerts engine made its effects durable
+ * (`consumerCursor`); a failed request keeps everything and retries with
+ * backoff, so an hour-long outage loses nothing (DESIGN §2, invariant 2).
+ *
+ * `written` is the in-memory marker: every reading with an id ≤ written is in
+ * InfluxDB. Requests may finish out of order; the marker moves only across a
+ * contiguous prefix of finished batches.
  */
 export class InfluxWriter {
   private running = true;
@@ -29,6 +49,15 @@ export class InfluxWriter {
   private readonly status: WriterStatus = { influxReachable: true };
   private readonly done: Promise<void>;
   private readonly unsubscribe: () => void;
+  private readonly batches: Batch[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readCursor = 0; // the last reading id handed to a request
+  private written = 0;
+  private deletedThrough = 0;
+  private lastPingAt = 0;
+  private appended = false; // an append came while no idle sleep was waiting for one
+  private stop: (() => void) | undefined;
+  private backoff: number;
 
   constructor(
     private readonly outbox: Outbox,
@@ -36,8 +65,13 @@ export class InfluxWriter {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly options: WriterOptions = defaultWriterOptions,
+    private readonly consumerCursor: () => number = () => Number.POSITIVE_INFINITY,
   ) {
-    this.unsubscribe = outbox.onAppend(() => this.wake?.());
+    this.backoff = options.minBackoffMs;
+    this.unsubscribe = outbox.onAppend(() => {
+      if (this.wake) this.wake();
+      else this.appended = true;
+    });
     this.done = this.loop();
   }
 
@@ -45,80 +79,169 @@ export class InfluxWriter {
     return this.status;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Every reading with an id ≤ this is in InfluxDB. */
+  writtenThrough(): number {
+    return this.written;
+  }
+
+  /** Sleeps `ms`; an append cuts an idle sleep short, never a backoff (that would hammer an absent InfluxDB). */
+  private sleep(ms: number, wakeOnAppend: boolean): Promise<void> {
+    if (wakeOnAppend && this.appended) {
+      this.appended = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const finish = () => {
         clearTimeout(timer);
         this.wake = undefined;
+        this.stop = undefined;
         resolve();
       };
+      const timer = setTimeout(finish, ms);
+      this.stop = finish;
+      if (wakeOnAppend) this.wake = finish;
     });
   }
 
   private async loop(): Promise<void> {
-    let backoff = this.options.minBackoffMs;
     while (this.running) {
-      const failed = await this.drainOnce();
-      this.updateGauges();
-      if (failed) {
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
-      } else {
-        backoff = this.options.minBackoffMs;
-        if (this.outbox.backlog() === 0) await this.sleep(1000);
+      const failed = this.batches.some((b) => b.state === 'failed');
+      if (!failed) this.fill();
+      if (this.inFlight.size > 0) {
+        await Promise.race(this.inFlight);
+        continue;
       }
+      if (failed) {
+        // Everything after the last contiguous success goes again (duplicates are the same points).
+        this.batches.length = 0;
+        this.readCursor = this.written;
+        await this.sleep(this.backoff, false);
+        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        continue;
+      }
+      this.deleteSettled();
+      await this.idle(); // fill() found nothing to send
+    }
+    await Promise.all(this.inFlight);
+  }
+
+  /** Nothing to send: wait for an append, deleting what the alerts engine has since made durable and checking InfluxDB now and then. */
+  private async idle(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPingAt >= this.options.idlePingMs) {
+      this.lastPingAt = now;
+      const reachable = await this.influx.ping();
+      if (reachable !== this.status.influxReachable) {
+        if (reachable) this.log.info('influxdb reachable again');
+        else this.log.warn('influxdb does not answer /ping');
+        this.status.influxReachable = reachable;
+        if (reachable) delete this.status.lastError;
+        else this.status.lastError = 'influxdb does not answer /ping';
+      }
+      if (!this.running) return;
+    }
+    await this.sleep(Math.min(1000, this.options.idlePingMs), true);
+  }
+
+  /** Starts requests until `inFlight` are running or the outbox has nothing more. */
+  private fill(): void {
+    this.appended = false;
+    while (this.running && this.inFlight.size < this.options.inFlight) {
+      const rows = this.outbox.read(this.readCursor, this.options.batchSize);
+      if (rows.length === 0) return;
+      this.send(rows);
     }
   }
 
-  /** Sends what the outbox holds, up to `inFlight` requests at once; true if any request failed. */
-  private async drainOnce(): Promise<boolean> {
-    let cursor = 0;
-    let failed = false;
-    const inFlight = new Set<Promise<void>>();
-    while (this.running && !failed) {
-      const batch = this.outbox.read(cursor, this.options.batchSize);
-      if (!batch) break;
-      const afterId = cursor;
-      cursor = batch.lastId;
-      const request = this.influx
-        .writeLines(batch.lines)
-        .then(() => {
-          this.outbox.delete(afterId, batch.lastId);
-          this.metrics.influxWritten.inc(batch.lines.length);
-          if (!this.status.influxReachable) this.log.info('influxdb reachable again; draining the outbox');
-          this.status.influxReachable = true;
-          this.status.lastWriteAt = Date.now();
-          delete this.status.lastError;
-        })
-        .catch((err: Error) => {
-          failed = true;
-          this.metrics.influxFailures.inc();
-          if (this.status.influxReachable) this.log.warn({ err: err.message, backlog: this.outbox.backlog() }, 'influxdb write failed; readings stay in the outbox');
-          this.status.influxReachable = false;
-          this.status.lastError = err.message;
-        })
-        .finally(() => inFlight.delete(request));
-      inFlight.add(request);
-      if (inFlight.size >= this.options.inFlight) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    return failed;
+  private send(rows: OutboxRow[]): void {
+    const last = rows[rows.length - 1]!;
+    const batch: Batch = { lastId: last.id + last.n - 1, readings: 0, state: 'sending' };
+    for (const row of rows) batch.readings += row.n;
+    this.readCursor = batch.lastId;
+    this.batches.push(batch);
+    const request = this.write(rows.map((r) => r.lines))
+      .then(() => {
+        batch.state = 'written';
+        this.backoff = this.options.minBackoffMs;
+        this.metrics.influxWritten.inc(batch.readings);
+        if (!this.status.influxReachable) this.log.info('influxdb reachable again; draining the outbox');
+        this.status.influxReachable = true;
+        this.status.lastWriteAt = Date.now();
+        delete this.status.lastError;
+        this.advance();
+      })
+      .catch((err: Error) => {
+        batch.state = 'failed';
+        this.metrics.influxFailures.inc();
+        if (this.status.influxReachable) this.log.warn({ err: err.message, backlog: this.outbox.backlog() }, 'influxdb write failed; readings stay in the outbox');
+        this.status.influxReachable = false;
+        this.status.lastError = err.message;
+      })
+      .finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
   }
 
-  private updateGauges(): void {
-    this.metrics.outboxBacklog.set(this.outbox.backlog());
-    const oldest = this.outbox.oldestAt();
-    this.metrics.writerLag.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+  /**
+   * One request; when InfluxDB refuses the lines themselves (400, not a
+   * transient failure), halves the batch until the refused lines are found and
+   * drops only those, so one bad point can never block the outbox forever.
+   */
+  private async write(blocks: string[]): Promise<void> {
+    try {
+      await this.influx.writeLines(blocks);
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      const message = (err as Error).message;
+      if (isPartialWrite(err)) {
+        const dropped = Number(/dropped=(\d+)/.exec(String((err as { body?: string }).body))?.[1] ?? 1);
+        this.log.error({ err: message, dropped }, 'influxdb refused some points of a batch (partial write); the rest are stored');
+        this.metrics.influxRefused.inc(dropped);
+        return;
+      }
+      const lines = blocks.flatMap((b) => b.split('\n'));
+      if (lines.length <= 1) {
+        this.log.error({ err: message, line: lines[0]?.slice(0, 200) }, 'influxdb refused a point; dropping it');
+        this.metrics.influxRefused.inc();
+        return;
+      }
+      const half = lines.length >> 1;
+      await this.write(lines.slice(0, half));
+      await this.write(lines.slice(half));
+    }
+  }
+
+  /** Moves `written` across the finished batches at the head, then deletes what may go. */
+  private advance(): void {
+    let readings = 0;
+    let through = this.written;
+    while (this.batches.length > 0 && this.batches[0]!.state === 'written') {
+      const batch = this.batches.shift()!;
+      readings += batch.readings;
+      through = batch.lastId;
+    }
+    if (through === this.written) return;
+    this.written = through;
+    this.outbox.markWritten(through, readings);
+    this.deleteSettled();
+  }
+
+  /** Deletes rows both in InfluxDB and at or below the alerts engine's durable cursor. */
+  private deleteSettled(): void {
+    try {
+      const through = Math.min(this.written, this.consumerCursor());
+      if (through <= this.deletedThrough) return;
+      this.outbox.deleteThrough(through);
+      this.deletedThrough = through;
+    } catch (err) {
+      // Keeping rows longer is always safe; the next pass tries again.
+      this.log.error({ err: (err as Error).message }, 'could not delete delivered readings from the outbox');
+    }
   }
 
   async close(): Promise<void> {
     this.running = false;
     this.unsubscribe();
-    this.wake?.();
+    this.stop?.();
     await this.done;
   }
 }

@@ -1,24 +1,55 @@
-import { Point } from '@influxdata/influxdb-client';
 import type { Observation } from '../core/schemas/observation.js';
+import type { ReadingFields, ValidReading } from '../core/schemas/readings.js';
+import type { DeviceIdentity } from './index.js';
 
-const msTimestamp = { convertTime: (t: string | number | Date | undefined) => String(t) };
+// Line protocol is built by hand rather than with the client's Point: Point took
+// 4.5 µs a reading, this takes 0.2 µs (100,000 heart_rate readings in 100-reading
+// batches; docs/decisions.md "The ingest hot path").
+// Ids and dong codes are [A-Za-z0-9_-] (core/schemas/registry.ts) and the
+// measurement and field names come from the reading schemas, so only string
+// field values and unexpected tag characters need escaping.
 
-/** One point per reading: measurement = type; tags resident/device/dong/type; ms timestamps (CONTRACT §3). */
-export function toLineProtocol(o: Observation): string {
-  const point = new Point(o.type)
-    .tag('resident', o.residentId)
-    .tag('device', o.deviceId)
-    .tag('dong', o.dong)
-    .tag('type', o.type)
-    .timestamp(o.ts);
-  let fields = 0;
-  for (const [name, value] of Object.entries(o.fields)) {
-    fields++;
-    if (typeof value === 'number') point.floatField(name, value);
-    else if (typeof value === 'boolean') point.booleanField(name, value);
-    else point.stringField(name, value);
+const TAG_SPECIAL = /[ ,=\\]/;
+const escapeTag = (value: string) => (TAG_SPECIAL.test(value) ? value.replace(/([ ,=\\])/g, '\\$1') : value);
+const escapeString = (value: string) => value.replace(/(["\\])/g, '\\$1');
+
+/** The tag set shared by every reading of one device, sorted by key as InfluxDB stores them. */
+export function tagPrefix(device: DeviceIdentity): string {
+  return `,device=${escapeTag(device.deviceId)},dong=${escapeTag(device.dong)},resident=${escapeTag(device.residentId)},type=`;
+}
+
+function fieldSet(fields: ReadingFields): string {
+  let out = '';
+  for (const name in fields) {
+    const value = fields[name]!;
+    if (out) out += ',';
+    // Numbers always as floats, so a field keeps one type however a device rounds.
+    if (typeof value === 'number') out += `${name}=${value}`;
+    else if (typeof value === 'boolean') out += `${name}=${value ? 't' : 'f'}`;
+    else out += `${name}="${escapeString(value)}"`;
   }
   // Events without fields (sos, checkin_button) still need one field to be a point.
-  if (fields === 0) point.booleanField('event', true);
-  return point.toLineProtocol(msTimestamp as never)!;
+  return out || 'event=t';
+}
+
+/** One point: measurement = type; tags device/dong/resident/type; timestamp in ms (CONTRACT §3). */
+export function readingLine(prefix: string, reading: ValidReading): string {
+  return `${reading.type}${prefix}${reading.type} ${fieldSet(reading.fields)} ${Math.trunc(reading.ts)}`;
+}
+
+/**
+ * The readings of one message as one block of lines. Joined from an array, so
+ * the block is one flat string: appending with `+=` built a rope that cost
+ * 0.9 µs a reading to build and 0.5 µs more to flatten when the writer sent it;
+ * this takes 0.3 µs in all (same measurement).
+ */
+export function readingLines(device: DeviceIdentity, readings: readonly ValidReading[]): string {
+  const prefix = tagPrefix(device);
+  const lines = new Array<string>(readings.length);
+  for (let i = 0; i < readings.length; i++) lines[i] = readingLine(prefix, readings[i]!);
+  return lines.join('\n');
+}
+
+export function toLineProtocol(o: Observation): string {
+  return readingLine(tagPrefix(o), o);
 }

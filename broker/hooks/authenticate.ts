@@ -3,9 +3,11 @@ import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Registry } from '../../registry/store.js';
 import type { DeviceIdentity } from '../../ingest/index.js';
+import type { ThrottledLog } from '../throttled-log.js';
 
 // CONNACK return codes of MQTT 3.1.1 §3.2.2.3.
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -16,8 +18,20 @@ function refuse(returnCode: number, message: string): AuthenticateError {
 /** Where the broker keeps the proven identity of each connection. */
 export const identities = new WeakMap<Client, DeviceIdentity>();
 
-/** Identity comes only from credentials: client id = username = deviceId, password = the device secret. */
-export function createAuthenticate(registry: Registry, metrics: Metrics, log: Logger) {
+/** How many connections the broker holds, and the cap (MQTT_MAX_CONNECTIONS). */
+export interface ConnectionCapacity {
+  max: number;
+  connected(): number;
+  /** A client id already connected: its takeover (MQTT-3.1.4-2) does not add a connection. */
+  isConnected(clientId: string): boolean;
+}
+
+/**
+ * Identity comes only from credentials: client id = username = deviceId, password = the device secret.
+ * Beyond the connection cap, new devices get CONNACK 3 (server unavailable) before any scrypt work.
+ */
+export function createAuthenticate(registry: Registry, metrics: Metrics, log: Logger, refusals: ThrottledLog, capacity: ConnectionCapacity) {
+  let authenticating = 0;
   return (
     client: Client,
     username: Readonly<string | undefined>,
@@ -26,24 +40,31 @@ export function createAuthenticate(registry: Registry, metrics: Metrics, log: Lo
   ): void => {
     const reject = (code: number, reason: string) => {
       metrics.brokerRejections.inc({ reason });
-      log.info({ clientId: client.id, reason }, 'connect refused');
+      refusals(reason, { clientId: String(client.id).slice(0, 64) }, 'connect refused');
       done(refuse(code, reason), false);
     };
+    if (capacity.connected() + authenticating >= capacity.max && !capacity.isConnected(client.id)) {
+      return reject(SERVER_UNAVAILABLE, 'max_connections');
+    }
     if (!username || !password) return reject(BAD_USERNAME_OR_PASSWORD, 'missing_credentials');
     if (client.id !== username) return reject(IDENTIFIER_REJECTED, 'client_id_mismatch');
+    authenticating++;
     registry
       .authenticateDevice(username, password.toString('utf8'))
+      .finally(() => authenticating--)
       .then((device) => {
         if (!device) {
           const known = registry.getDevice(username);
-          return known && !known.enabled ? reject(NOT_AUTHORIZED, 'device_disabled') : reject(BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
+          if (known && !known.enabled) return reject(NOT_AUTHORIZED, 'device_disabled');
+          if (known && registry.getResident(known.residentId)?.enabled === false) return reject(NOT_AUTHORIZED, 'resident_disabled');
+          return reject(BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
         }
         identities.set(client, { deviceId: device.id, residentId: device.residentId, dong: device.dong });
         done(null, true);
       })
       .catch((err: Error) => {
         log.error({ err: err.message }, 'device authentication failed');
-        done(refuse(3, 'server_unavailable'), false);
+        done(refuse(SERVER_UNAVAILABLE, 'server_unavailable'), false);
       });
   };
 }

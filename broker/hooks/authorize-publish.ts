@@ -6,6 +6,8 @@ import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { ReadingError } from '../../core/schemas/readings.js';
 import type { Ingest } from '../../ingest/index.js';
+import type { DeviceRateLimiter } from '../limits.js';
+import type { ThrottledLog } from '../throttled-log.js';
 import { parseDeviceTopic } from '../topics.js';
 import { identities } from './authenticate.js';
 
@@ -22,24 +24,40 @@ export interface AuthorizePublishDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  rateLimiter: DeviceRateLimiter;
+  refusals: ThrottledLog;
   sendErrors(deviceId: string, errors: ReadingError[]): void;
 }
+
+const RATE_LIMITED: ReadingError[] = [{ error: 'rate_limited', message: 'too many messages; this one was not stored, slow down' }];
 
 /**
  * Runs before aedes writes PUBACK (aedes lib/handlers/publish.js), so this is
  * where a reading becomes durable: the callback fires only after the outbox
- * commit. A device may publish only to its own readings and status topics.
+ * commit. A device may publish only to its own readings and status topics,
+ * at its rate.
  */
 export function createAuthorizePublish(deps: AuthorizePublishDeps) {
-  const { ingest, bus, clock, log, metrics, sendErrors } = deps;
+  const { ingest, bus, clock, log, metrics, rateLimiter, refusals, sendErrors } = deps;
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
     if (!client) return done(null); // the platform's own publishes (errors topics)
     const device = identities.get(client);
     const topic = parseDeviceTopic(packet.topic);
     if (!device || !topic || topic.deviceId !== device.deviceId || topic.kind === 'errors') {
       metrics.brokerRejections.inc({ reason: 'publish_not_authorized' });
-      log.info({ deviceId: device?.deviceId, topic: packet.topic.slice(0, 120) }, 'publish refused');
+      refusals('publish_not_authorized', { deviceId: device?.deviceId, topic: packet.topic.slice(0, 120) }, 'publish refused');
       return done(new Error('not_authorized'));
+    }
+    metrics.brokerMessages.inc({ kind: topic.kind });
+    // aedes publishes the will after the connection closed; a will is never rate limited.
+    const isWill = client.closed;
+    if (!isWill && !rateLimiter.take(device.deviceId)) {
+      // PUBACK still goes out (MQTT 3.1.1 cannot refuse one message); the errors topic says it was dropped.
+      metrics.brokerRejections.inc({ reason: 'rate_limited' });
+      refusals('rate_limited', { deviceId: device.deviceId }, 'device over its message rate; dropping');
+      sendErrors(device.deviceId, RATE_LIMITED);
+      packet.retain = false;
+      return done(null);
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
 
@@ -49,6 +67,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
         status = StatusSchema.parse(JSON.parse(payload.toString('utf8')));
       } catch {
         sendErrors(device.deviceId, [{ error: 'bad_json', message: 'status must be {"online": bool, "battery"?: 0-100, ...}' }]);
+        packet.retain = false; // keep the last good retained status
         return done(null);
       }
       bus.publish('device-status', { ...device, online: status.online, ...(status.battery === undefined ? {} : { battery: status.battery }), at: clock.now() });
@@ -57,7 +76,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
 
     packet.retain = false; // readings are kept in the outbox, never as retained messages
     ingest
-      .accept(device, payload)
+      .accept(device, payload, { qos: packet.qos, ...(packet.messageId === undefined ? {} : { messageId: packet.messageId }) })
       .then((errors) => {
         if (errors.length > 0) sendErrors(device.deviceId, errors);
         done(null);

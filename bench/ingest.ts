@@ -1,0 +1,243 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../core/logger.js';
+import { freePort, waitFor } from '../core/net.js';
+import { connectInflux, type InfluxClient } from '../influx/client.js';
+import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
+import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
+import type { Bench, BenchResult } from './run.js';
+
+const ADMIN_PASSWORD = 'bench-admin-password';
+const DONG = '1111051500';
+const RAW_DB = 'bench_raw';
+const RAW_BATCH = 5000;
+const RAW_IN_FLIGHT = 4;
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+/** The same point shape the platform writes: measurement heart_rate, tags device/dong/resident/type, one float field, ms. */
+function rawBatch(series: number, start: number, count: number, baseTs: number): string {
+  let body = '';
+  for (let i = 0; i < count; i++) {
+    const n = start + i;
+    const d = n % series;
+    const ts = baseTs + Math.floor(n / series);
+    body += `${i ? '\n' : ''}heart_rate,device=bench-raw-${d},dong=${DONG},resident=bench-raw-r${d},type=heart_rate bpm=${60 + (ts % 40)} ${ts}`;
+  }
+  return body;
+}
+
+/** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
+async function measureRaw(influxUrl: string, series: number, durationMs: number): Promise<{ points: number; seconds: number }> {
+  await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${RAW_DB}"`)}`, { method: 'POST' });
+  const url = new URL(`${influxUrl}/write?db=${RAW_DB}&precision=ms`);
+  const agent = new Agent({ keepAlive: true, maxSockets: RAW_IN_FLIGHT });
+  const post = (body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`raw write ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const baseTs = Date.now() - 3_600_000;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const start = next;
+      next += RAW_BATCH;
+      await post(rawBatch(series, start, RAW_BATCH, baseTs));
+    }
+  };
+  await Promise.all(Array.from({ length: RAW_IN_FLIGHT }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { points: next, seconds };
+}
+
+interface PlatformChild {
+  child: ChildProcess;
+  httpUrl: string;
+  mqttUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The platform as `npm start` runs it, in its own process, writing to the bench's influxd. */
+async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
+  const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  const child = spawn(process.execPath, [main], {
+    env: {
+      ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxUrl, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws),
+      ADMIN_PASSWORD, LOG_LEVEL: 'warn',
+      // The bench measures the data path, not the per-device limiter (which still runs for every message).
+      MQTT_DEVICE_RATE: '1000000', MQTT_DEVICE_BURST: '1000000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let running = true;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running = false;
+    resolve();
+  }));
+  const httpUrl = `http://127.0.0.1:${http}`;
+  await waitFor(async () => {
+    if (!running) throw new Error('the platform exited');
+    return (await fetch(`${httpUrl}/healthz`)).status === 200;
+  }, 60_000, 'the platform');
+  return {
+    child, httpUrl, mqttUrl: `mqtt://127.0.0.1:${mqtt}`,
+    async stop() {
+      if (running) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function provision(platform: PlatformChild, count: number, label: string): Promise<{ id: string; secret: string }[]> {
+  const call = async <T>(path: string, body: unknown, token?: string): Promise<T> => {
+    const res = await fetch(`${platform.httpUrl}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${path} → ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const { token } = await call<{ token: string }>('/api/login', { username: 'admin', password: ADMIN_PASSWORD });
+  const devices: { id: string; secret: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const resident = await call<{ id: string }>('/api/residents', { displayName: `bench ${label} ${i}`, dong: DONG }, token);
+    devices.push(await call<{ id: string; secret: string }>('/api/devices', { residentId: resident.id, kind: 'gateway' }, token));
+  }
+  return devices;
+}
+
+function runFleet(job: IngestJob): Promise<IngestLoadResult> {
+  const worker = fileURLToPath(new URL('./ingest-worker.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [worker, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as IngestLoadResult) : reject(new Error(`fleet exited ${code}`))));
+  });
+}
+
+async function countStored(influx: InfluxClient, devices: { id: string }[]): Promise<number> {
+  const ids = devices.map((d) => d.id.replace(/[^A-Za-z0-9_-]/g, '')).join('|');
+  const [series] = await influx.query(`SELECT count("bpm") FROM "heart_rate" WHERE "device" =~ /^(${ids})$/`);
+  return (series?.values[0]?.[1] as number | undefined) ?? 0;
+}
+
+interface MixResult {
+  readings: number;
+  messages: number;
+  seconds: number;
+  cpu: { platform: number; influxd: number; fleet: number };
+}
+
+/**
+ * One mix end to end: the fleet publishes for `durationMs`; the clock stops
+ * when InfluxQL counts every reading that got PUBACK (so the outbox drain is
+ * included), polled every 250 ms once the fleet is done.
+ */
+async function measureMix(
+  platform: PlatformChild, influxd: ManagedInfluxd, influx: InfluxClient,
+  mix: { label: string; devices: number; perMessage: number; window: number }, durationMs: number,
+): Promise<MixResult> {
+  const devices = await provision(platform, mix.devices, mix.label);
+  const cpu0 = { platform: cpuSeconds(platform.child.pid), influxd: cpuSeconds(influxd.pid) };
+  const load = await runFleet({ url: platform.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 });
+  await waitFor(async () => (await countStored(influx, devices)) >= load.readings, 120_000, `${mix.label}: all readings in InfluxDB`, 250);
+  const storedAt = Date.now();
+  const stored = await countStored(influx, devices);
+  if (stored !== load.readings) throw new Error(`${mix.label}: ${stored} points for ${load.readings} acknowledged readings`);
+  return {
+    readings: load.readings,
+    messages: load.messages,
+    seconds: (storedAt - load.startedAt) / 1000,
+    cpu: { platform: cpuSeconds(platform.child.pid) - cpu0.platform, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds },
+  };
+}
+
+/**
+ * Stored readings/s end to end (devices over MQTT at QoS 1 → broker → outbox
+ * → writer → InfluxDB, each reading counted once InfluxQL sees it) against raw
+ * line protocol straight to the same influxd, in the same run (DESIGN §7: the
+ * batch mix must reach 70 % of raw).
+ */
+export const run: Bench = async ({ quick }) => {
+  const durationMs = quick ? 5000 : 20_000;
+  const dir = mkdtempSync(join(tmpdir(), 'dh-bench-ingest-'));
+  const log = createLogger('warn');
+  const influxd = await startManagedInfluxd(join(dir, 'influxdb'), log);
+  let platform: PlatformChild | undefined;
+  try {
+    const gateways = { label: 'gateways', devices: 50, perMessage: 100, window: 8 };
+    const singles = { label: 'singles', devices: 200, perMessage: 1, window: 10 };
+
+    const rawCpu0 = cpuSeconds(influxd.pid);
+    const raw = await measureRaw(influxd.url, gateways.devices, durationMs);
+    const rawPerS = raw.points / raw.seconds;
+    const rawInfluxCpu = cpuSeconds(influxd.pid) - rawCpu0;
+
+    platform = await startPlatformProcess(influxd.url, join(dir, 'platform'));
+    const influx = await connectInflux({ url: influxd.url, db: 'donghaeng' }, log);
+    const batch = await measureMix(platform, influxd, influx, gateways, durationMs);
+    const single = await measureMix(platform, influxd, influx, singles, durationMs);
+
+    const perS = (m: MixResult) => m.readings / m.seconds;
+    const result: BenchResult = {
+      name: 'ingest',
+      influxVersion: influx.version,
+      figures: {
+        raw_points_per_s: Math.round(rawPerS),
+        batch_readings_per_s: Math.round(perS(batch)),
+        batch_messages_per_s: Math.round(batch.messages / batch.seconds),
+        single_readings_per_s: Math.round(perS(single)),
+        single_messages_per_s: Math.round(single.messages / single.seconds),
+        batch_readings: batch.readings,
+        single_readings: single.readings,
+        // Cores busy during each phase (CPU seconds / wall seconds): where the time goes.
+        raw_influxd_cores: Number((rawInfluxCpu / raw.seconds).toFixed(2)),
+        batch_platform_cores: Number((batch.cpu.platform / batch.seconds).toFixed(2)),
+        batch_influxd_cores: Number((batch.cpu.influxd / batch.seconds).toFixed(2)),
+        single_platform_cores: Number((single.cpu.platform / single.seconds).toFixed(2)),
+        single_influxd_cores: Number((single.cpu.influxd / single.seconds).toFixed(2)),
+        batch_fleet_cores: Number((batch.cpu.fleet / batch.seconds).toFixed(2)),
+        single_fleet_cores: Number((single.cpu.fleet / single.seconds).toFixed(2)),
+        // CPU per reading: steadier than rates on a shared machine.
+        batch_platform_us_per_reading: Number(((batch.cpu.platform / batch.readings) * 1e6).toFixed(2)),
+        batch_influxd_us_per_reading: Number(((batch.cpu.influxd / batch.readings) * 1e6).toFixed(2)),
+        single_platform_us_per_reading: Number(((single.cpu.platform / single.readings) * 1e6).toFixed(2)),
+        raw_influxd_us_per_point: Number(((rawInfluxCpu / raw.points) * 1e6).toFixed(2)),
+      },
+      ratios: {
+        batch_vs_raw: perS(batch) / rawPerS,
+        single_vs_raw: perS(single) / rawPerS,
+      },
+      notes: `gateways: ${gateways.devices} × ${gateways.perMessage} readings/message, ${gateways.window} in flight each; `
+        + `singles: ${singles.devices} devices × 1 reading/message, ${singles.window} in flight each; raw: ${RAW_BATCH}-point batches, ${RAW_IN_FLIGHT} in flight; `
+        + `${durationMs / 1000} s of publishing per phase, timed until InfluxQL counts every PUBACKed reading`,
+    };
+    return [result];
+  } finally {
+    await platform?.stop();
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

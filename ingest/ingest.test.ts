@@ -1,0 +1,198 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createInProcessBus } from '../core/bus.js';
+import { FakeClock } from '../core/clock.js';
+import { createLogger } from '../core/logger.js';
+import { createMetrics } from '../core/metrics.js';
+import { waitFor } from '../core/net.js';
+import { openDb } from '../core/sqlite.js';
+import type { Observation } from '../core/schemas/observation.js';
+import type { InfluxClient } from '../influx/client.js';
+import { startIngest, type Ingest, type IngestDeps } from './index.js';
+
+const device = { deviceId: 'd_test', residentId: 'r_test', dong: '1111051500' };
+const log = createLogger('silent');
+
+/** An InfluxDB stand-in that keeps the lines it acknowledged and can be switched off. */
+class FakeInflux implements InfluxClient {
+  readonly url = 'http://fake';
+  readonly version = 'fake';
+  up = true;
+  lines: string[] = [];
+  requests = 0;
+  refuse: (line: string) => boolean = () => false;
+  async writeLines(blocks: readonly string[]) {
+    this.requests++;
+    if (!this.up) throw new Error('connect ECONNREFUSED');
+    const lines = blocks.flatMap((b) => b.split('\n'));
+    if (lines.some(this.refuse)) throw Object.assign(new Error('unable to parse'), { statusCode: 400, body: '{"error":"unable to parse"}' });
+    this.lines.push(...lines);
+  }
+  async query() {
+    return [];
+  }
+  async ping() {
+    return this.up;
+  }
+  async ensureDatabase() {}
+}
+
+const reading = (i: number, clock: FakeClock) => ({ type: 'heart_rate', bpm: 60 + (i % 40), ts: clock.now() - 10_000 + i });
+const payload = (body: unknown) => Buffer.from(JSON.stringify(body));
+
+describe('ingest: outbox, writer and replay', () => {
+  let dataDir: string;
+  let clock: FakeClock;
+  let influx: FakeInflux;
+  let ingest: Ingest | undefined;
+  let published: Observation[];
+  let bus: ReturnType<typeof createInProcessBus>;
+
+  const start = (extra: Partial<IngestDeps> = {}) => {
+    ingest = startIngest({
+      dataDir, bus, clock, log, metrics: createMetrics(), influx,
+      writer: { minBackoffMs: 10, maxBackoffMs: 20, idlePingMs: 20 }, ...extra,
+    });
+    return ingest;
+  };
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'dh-ingest-'));
+    clock = new FakeClock(Date.now());
+    influx = new FakeInflux();
+    published = [];
+    bus = createInProcessBus((_t, err) => {
+      throw err;
+    });
+    bus.subscribe('observations', (o) => published.push(...o));
+  });
+  afterEach(async () => {
+    await ingest?.close();
+    ingest = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('gives every reading of a batch its own outboxId, increasing, and publishes them in order', async () => {
+    const ing = start();
+    await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock), reading(3, clock)] }));
+    await ing.accept(device, payload(reading(4, clock)));
+    expect(published.map((o) => o.outboxId)).toEqual([1, 2, 3, 4]);
+    expect(published.map((o) => o.fields.bpm)).toEqual([61, 62, 63, 64]);
+  });
+
+  it('never reuses an outboxId after a restart, even when the outbox was emptied', async () => {
+    let ing = start();
+    await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock)] }));
+    await waitFor(() => influx.lines.length === 2 && ing.health().backlog === 0, 5000, 'the writer');
+    await ing.close();
+    ing = start();
+    await ing.accept(device, payload(reading(3, clock)));
+    expect(published.at(-1)!.outboxId).toBe(3);
+  });
+
+  it('keeps readings InfluxDB has until the consumer cursor passes them, without sending them again', async () => {
+    let cursor = 0;
+    const ing = start({ consumerCursor: () => cursor });
+    for (let i = 0; i < 5; i++) await ing.accept(device, payload(reading(i, clock)));
+    await waitFor(() => influx.lines.length === 5, 5000, 'the writer');
+    const requests = influx.requests;
+    expect(ing.replay(0)).toBe(5); // nothing deleted: the consumer has made nothing durable
+    cursor = 3;
+    await waitFor(() => ing.replay(0) === 2, 5000, 'rows up to the cursor deleted');
+    expect(published.slice(-2).map((o) => o.outboxId)).toEqual([4, 5]);
+    expect(influx.requests).toBe(requests); // acknowledged rows are not re-sent while they wait for the cursor
+    expect(influx.lines).toHaveLength(5);
+    cursor = 5;
+    await waitFor(() => ing.replay(0) === 0, 5000, 'all rows deleted');
+  });
+
+  it('replays only the observations after the cursor, also from the middle of a batch', async () => {
+    const ing = start({ consumerCursor: () => 0 });
+    await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock), reading(3, clock)] }));
+    await ing.accept(device, payload(reading(4, clock)));
+    published.length = 0;
+    expect(ing.replay(2)).toBe(2);
+    expect(published.map((o) => [o.outboxId, o.fields.bpm, o.deviceId])).toEqual([[3, 63, 'd_test'], [4, 64, 'd_test']]);
+  });
+
+  it('replays after a restart what the consumer had not made durable', async () => {
+    let ing = start({ consumerCursor: () => 1 });
+    await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock), reading(3, clock)] }));
+    await ing.close();
+    published.length = 0;
+    ing = start({ consumerCursor: () => 1 });
+    expect(ing.replay(1)).toBe(2);
+    expect(published.map((o) => o.outboxId)).toEqual([2, 3]);
+    expect(published[0]!.receivedAt).toBe(clock.now());
+  });
+
+  it('keeps everything while InfluxDB is away and writes each reading once it is back', async () => {
+    influx.up = false;
+    const ing = start({ outbox: { memoryReadings: 50 } }); // most rows must come back from disk
+    for (let i = 0; i < 30; i++) {
+      await ing.accept(device, payload({ readings: Array.from({ length: 10 }, (_, k) => reading(i * 10 + k, clock)) }));
+    }
+    await waitFor(() => !ing.health().influxReachable, 5000, 'the writer to notice');
+    expect(ing.health().backlog).toBe(300);
+    influx.up = true;
+    await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
+    expect(new Set(influx.lines).size).toBe(300);
+    expect(ing.health().influxReachable).toBe(true);
+  });
+
+  it('drops only the line InfluxDB refuses and stores the rest of its batch', async () => {
+    influx.refuse = (line) => line.includes('bpm=77');
+    const ing = start();
+    await ing.accept(device, payload({ readings: Array.from({ length: 20 }, (_, k) => reading(k, clock)) }));
+    await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
+    expect(influx.lines).toHaveLength(19);
+    expect(influx.lines.some((l) => l.includes('bpm=77'))).toBe(false);
+  });
+
+  it('stamps a redelivered reading without ts with its first receipt time', async () => {
+    const ing = start();
+    const body = payload({ type: 'motion', detected: true });
+    await ing.accept(device, body, { qos: 1, messageId: 7 });
+    clock.advance(30_000);
+    await ing.accept(device, body, { qos: 1, messageId: 7 }); // redelivery
+    await ing.accept(device, body, { qos: 1, messageId: 8 }); // a new message
+    expect(published.map((o) => o.ts)).toEqual([clock.now() - 30_000, clock.now() - 30_000, clock.now()]);
+  });
+
+  it('remembers receipt times across a restart', async () => {
+    let ing = start();
+    const body = payload({ type: 'checkin_button' });
+    await ing.accept(device, body, { qos: 1, messageId: 42 });
+    const first = published[0]!.ts;
+    await ing.close();
+    clock.advance(5000);
+    ing = start();
+    await ing.accept(device, body, { qos: 1, messageId: 42 });
+    expect(published[1]!.ts).toBe(first);
+  });
+
+  it('moves the rows of the first outbox (one line each) over and writes them', async () => {
+    const db = openDb(join(dataDir, 'outbox.db'));
+    db.exec('CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, line TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO outbox (at, line) VALUES (?, ?)');
+    insert.run(clock.now(), 'motion,device=d_old,dong=1111051500,resident=r_old,type=motion detected=t 1764201600000');
+    insert.run(clock.now(), 'motion,device=d_old,dong=1111051500,resident=r_old,type=motion detected=f 1764201600001');
+    db.close();
+    const ing = start({ consumerCursor: () => 0 }); // keep every row for the replay below
+    await waitFor(() => influx.lines.length === 2, 5000, 'the old lines in InfluxDB');
+    expect(influx.lines[0]).toMatch(/^motion,device=d_old/);
+    await ing.accept(device, payload(reading(1, clock)));
+    expect(published[0]!.outboxId).toBe(3);
+    expect(ing.replay(0)).toBe(1); // the old rows have no observations to replay
+  });
+
+  it('truncates a fractional epoch-ms ts so InfluxDB accepts the point', async () => {
+    const ing = start();
+    await ing.accept(device, payload({ type: 'spo2', spo2: 97, ts: clock.now() - 1000.5 }));
+    await waitFor(() => influx.lines.length === 1, 5000, 'the writer');
+    expect(influx.lines[0]).toMatch(/ \d+$/);
+    expect(published[0]!.ts).toBe(Math.trunc(clock.now() - 1000.5));
+  });
+});
