@@ -1,17 +1,20 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlertsService } from '../alerts/index.js';
+import type { Bus } from '../core/bus.js';
 import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { InfluxClient } from '../influx/client.js';
 import type { Registry } from '../registry/store.js';
+import { trackDeviceStatus } from './device-status.js';
+import type { ThrottleLimits } from './login-throttle.js';
 import { alertsPlugin } from './plugins/alerts.js';
 import { opsPlugin, type HealthReport } from './plugins/ops.js';
 import { registryPlugin } from './plugins/registry.js';
@@ -22,16 +25,21 @@ export interface WebDeps {
   registry: Registry;
   alerts: AlertsService;
   influx: InfluxClient;
+  bus: Bus;
   metrics: Metrics;
   log: Logger;
   health: () => HealthReport;
   tzDisplay: string;
   secureCookies?: boolean;
+  loginLimits?: ThrottleLimits;
 }
 
 // The console's static files sit in web/public both when run from source and from dist/.
 const here = dirname(fileURLToPath(import.meta.url));
 const publicDir = [join(here, 'public'), join(here, '../../web/public')].find((d) => existsSync(d))!;
+// uPlot is served from node_modules as it is (no CDN, no copy): only these two files.
+const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+const uplotFiles = new Set(['/uPlot.esm.js', '/uPlot.min.css']);
 
 /** Builds the console app without listening, so tests can use `app.inject()`. */
 export async function buildApp(deps: WebDeps): Promise<FastifyInstance> {
@@ -66,17 +74,24 @@ export async function buildApp(deps: WebDeps): Promise<FastifyInstance> {
     hsts: false, // the platform may be served over plain HTTP on a closed network; TLS terminates in front
   });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
   await app.register(fastifyStatic, { root: publicDir, index: 'index.html' });
+  await app.register(fastifyStatic, {
+    root: uplotDir, prefix: '/vendor/uplot/', decorateReply: false, allowedPath: (path) => uplotFiles.has(path),
+  });
   app.get('/config.json', async () => ({ tzDisplay: deps.tzDisplay }));
 
-  await app.register(sessionPlugin, { registry: deps.registry, secureCookies: deps.secureCookies ?? false });
+  const deviceStatus = trackDeviceStatus(deps.bus);
+  app.addHook('onClose', async () => deviceStatus.close());
+
+  await app.register(sessionPlugin, {
+    registry: deps.registry, secureCookies: deps.secureCookies ?? false, ...(deps.loginLimits ? { loginLimits: deps.loginLimits } : {}),
+  });
   await app.register(alertsPlugin, { registry: deps.registry, alerts: deps.alerts });
   await app.register(async (scoped) => {
-    await residentsPlugin(scoped, { registry: deps.registry, alerts: deps.alerts, influx: deps.influx });
+    await residentsPlugin(scoped, { registry: deps.registry, alerts: deps.alerts, influx: deps.influx, deviceStatus });
   });
   await app.register(async (admin) => {
-    await registryPlugin(admin, { registry: deps.registry });
+    await registryPlugin(admin, { registry: deps.registry, deviceStatus });
   });
   await app.register(opsPlugin, { metrics: deps.metrics, health: deps.health });
   return app;

@@ -1,28 +1,40 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AlertsService } from '../../alerts/index.js';
+// The pure function only: the console draws the same bands the alerts engine judges by.
+import { bandsFor } from '../../alerts/rules/vital-bands.js';
 import { PlatformError } from '../../core/errors.js';
 import { readingTypes } from '../../core/schemas/readings.js';
+import type { Alert } from '../../core/schemas/alert.js';
 import type { Resident, Staff } from '../../core/schemas/registry.js';
 import type { InfluxClient } from '../../influx/client.js';
 import type { Registry } from '../../registry/store.js';
 import { requireStaff } from '../auth.js';
+import { deviceStatusView, type DeviceStatusTracker } from '../device-status.js';
 import { inScope, scopeDongs } from '../scope.js';
 import { parse } from '../validate.js';
 
-const ReadingsQuerySchema = z.object({
-  type: z.enum(readingTypes),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-});
+const ReadingsQuerySchema = z
+  .object({
+    type: z.enum(readingTypes),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'must be before to', path: ['from'] });
+
+const READINGS_LIMIT = 10_000;
+const RECENT_RESOLVED = 20;
+// Tags every point carries that the caller knows already (CONTRACT §3).
+const knownTags = new Set(['resident', 'dong', 'type']);
 
 export interface ResidentsOptions {
   registry: Registry;
   alerts: AlertsService;
   influx: InfluxClient;
+  deviceStatus: DeviceStatusTracker;
 }
 
-export async function residentsPlugin(app: FastifyInstance, { registry, alerts, influx }: ResidentsOptions): Promise<void> {
+export async function residentsPlugin(app: FastifyInstance, { registry, alerts, influx, deviceStatus }: ResidentsOptions): Promise<void> {
   app.addHook('preHandler', requireStaff(registry));
 
   const visibleResident = (staff: Staff, id: string): Resident => {
@@ -46,10 +58,31 @@ export async function residentsPlugin(app: FastifyInstance, { registry, alerts, 
     };
   });
 
+  /** The alerts store has no resident filter: walk the dong's alerts newest first, a bounded number of pages. */
+  const alertsOf = (resident: Resident, status: 'resolved' | undefined, wanted: number): Alert[] => {
+    const found: Alert[] = [];
+    let before: number | undefined;
+    for (let page = 0; page < 5 && found.length < wanted; page++) {
+      const res = alerts.list({ dongs: [resident.dong], limit: 1000, ...(status ? { status } : {}), ...(before ? { before } : {}) });
+      found.push(...res.alerts.filter((a) => a.residentId === resident.id));
+      if (res.next === null) break;
+      before = res.next;
+    }
+    return found.slice(0, wanted);
+  };
+
   app.get<{ Params: { id: string } }>('/api/residents/:id', async (request) => {
     const resident = visibleResident(request.staff!, request.params.id);
-    const open = alerts.list({ dongs: [resident.dong], limit: 1000 }).alerts.filter((a) => a.residentId === resident.id);
-    return { ...resident, devices: registry.listDevices(resident.id), lastActivityAt: alerts.lastActivity(resident.id) ?? null, openAlerts: open };
+    const now = Date.now();
+    const devices = registry.listDevices(resident.id).map((d) => ({ ...d, status: deviceStatusView(d, deviceStatus.get(d.id), now) }));
+    return {
+      ...resident,
+      bands: bandsFor(resident.vitalBands),
+      devices,
+      lastActivityAt: alerts.lastActivity(resident.id) ?? null,
+      openAlerts: alertsOf(resident, undefined, 1000),
+      recentAlerts: alertsOf(resident, 'resolved', RECENT_RESOLVED),
+    };
   });
 
   app.get<{ Params: { id: string } }>('/api/residents/:id/readings', async (request) => {
@@ -58,13 +91,14 @@ export async function residentsPlugin(app: FastifyInstance, { registry, alerts, 
     const to = q.to ? Date.parse(q.to) : Date.now();
     const from = q.from ? Date.parse(q.from) : to - 7 * 24 * 3_600_000;
     // Every value in the query is validated (type enum, numeric times, resident id pattern): no injection.
+    // Newest first, so a range with more points than the limit loses its oldest end, not today's.
     const series = await influx.query(
-      `SELECT * FROM "${q.type}" WHERE "resident" = '${resident.id}' AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC LIMIT 10000`,
+      `SELECT * FROM "${q.type}" WHERE "resident" = '${resident.id}' AND time >= ${from}ms AND time <= ${to}ms ORDER BY time DESC LIMIT ${READINGS_LIMIT}`,
     );
     const s = series[0];
     const readings = s
-      ? s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c === 'time' ? 'ts' : c, row[i]])))
+      ? s.values.map((row) => Object.fromEntries(s.columns.flatMap((c, i) => (knownTags.has(c) ? [] : [[c === 'time' ? 'ts' : c, row[i]]])))).reverse()
       : [];
-    return { residentId: resident.id, type: q.type, from, to, readings };
+    return { residentId: resident.id, type: q.type, from, to, readings, truncated: readings.length === READINGS_LIMIT };
   });
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PlatformError } from '../../core/errors.js';
 import type { Registry } from '../../registry/store.js';
 import { SESSION_COOKIE, requireStaff, tokenOf } from '../auth.js';
+import { createLoginThrottle, type ThrottleLimits } from '../login-throttle.js';
 import { parse } from '../validate.js';
 
 const LoginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict();
@@ -10,26 +11,26 @@ const LoginSchema = z.object({ username: z.string().min(1).max(64), password: z.
 export interface SessionOptions {
   registry: Registry;
   secureCookies: boolean;
+  loginLimits?: ThrottleLimits;
 }
 
-export async function sessionPlugin(app: FastifyInstance, { registry, secureCookies }: SessionOptions): Promise<void> {
+export async function sessionPlugin(app: FastifyInstance, { registry, secureCookies, loginLimits }: SessionOptions): Promise<void> {
+  // Failures per username and address (10 per 15 min) and per address (50); see login-throttle.ts.
+  const throttle = createLoginThrottle(loginLimits);
+
   app.post(
     '/api/login',
-    {
-      // Throttle guessing per username and address: 10 attempts per 15 minutes.
-      config: {
-        rateLimit: {
-          hook: 'preHandler', // after body parsing, so the key can include the username
-          max: 10,
-          timeWindow: 15 * 60_000,
-          keyGenerator: (request) => `${request.ip}|${String((request.body as { username?: unknown } | undefined)?.username ?? '')}`,
-        },
-      },
-    },
     async (request, reply) => {
       const { username, password } = parse(LoginSchema, request.body);
+      const wait = throttle.retryAfterMs(request.ip, username, Date.now());
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        throw new PlatformError('rate_limited', 'too many failed logins; try again later');
+      }
+      throttle.attempt(request.ip, username, Date.now());
       const staff = await registry.verifyStaff(username, password);
       if (!staff) throw new PlatformError('unauthenticated', 'wrong username or password');
+      throttle.succeeded(request.ip, username, Date.now());
       const token = registry.createSession(staff.id);
       reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secureCookies, maxAge: 12 * 3600 });
       request.log.info({ username: staff.username, role: staff.role }, 'staff logged in');

@@ -4,8 +4,14 @@
 // anywhere, and every value that comes from the server is put on the page with
 // textContent / createElement only — never innerHTML.
 
-const LANG_KEY = 'dh.console.lang';
-const SOUND_KEY = 'dh.console.sound';
+import { createAdminView } from './admin-view.js';
+import { api, HttpError } from './api.js';
+import { $, el } from './dom.js';
+import { formatTime, formatValue, localizeReason, relSpan, tzShort, updateRel } from './format.js';
+import { label, t } from './i18n.js';
+import { LANG_KEY, prefs, SOUND_KEY, writeStored } from './prefs.js';
+import { createResidentViews } from './resident-view.js';
+
 const SEVERITY_RANK = { critical: 2, warning: 1, info: 0 };
 const SEVERITIES = ['critical', 'warning', 'info'];
 const LEVELS = ['dong', 'nurse', 'health_center'];
@@ -16,320 +22,10 @@ const REPLAY_LIMIT = 5000; // the server replays at most this many changes on (r
 const PAGE_LIMIT = 1000;
 
 // ---------------------------------------------------------------------------
-// Wording (reference/glossary-ko.md): Korean first, English second.
-
-const DICT = {
-  ko: {
-    appTitle: '동행케어 관제',
-    loginHeading: '관제 로그인',
-    username: '아이디',
-    password: '비밀번호',
-    loginSubmit: '로그인',
-    loginBusy: '로그인 중…',
-    loginWrong: '아이디 또는 비밀번호가 올바르지 않습니다.',
-    loginThrottled: '로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.',
-    loginFailed: '로그인하지 못했습니다. 잠시 후 다시 시도하세요.',
-    sessionExpired: '세션이 만료되었습니다. 다시 로그인하세요.',
-    networkError: '서버에 연결할 수 없습니다.',
-    logout: '로그아웃',
-    langToggle: 'English',
-    connConnected: '실시간 연결됨',
-    connDisconnected: '연결 끊김 — 재연결 중',
-    soundOn: '알림음 켜짐',
-    soundOff: '알림음 꺼짐',
-    counterUnacked: '미확인 {n}',
-    filterDong: '동',
-    filterStatus: '상태',
-    filterLevel: '단계',
-    filterAll: '전체',
-    statusAll: '전체 (미해결)',
-    shownCount: '{shown} / {total}건',
-    emptyAll: '미해결 경보가 없습니다.',
-    emptyFiltered: '조건에 맞는 경보가 없습니다.',
-    loading: '경보를 불러오는 중…',
-    loadFailed: '경보 목록을 불러오지 못했습니다 — 다시 시도 중',
-    colSeverity: '등급',
-    colAlert: '경보 · 값',
-    colResident: '대상자 · 동',
-    colState: '상태 · 단계',
-    colTime: '발생 시각 ({tz})',
-    colActions: '조치',
-    unknownResident: '(이름 미확인)',
-    dongCode: '동 {code}',
-    countTimes: '{n}회 감지',
-    recovered: '정상 신호 재개',
-    lastSeen: '최근 {rel}',
-    escalateTarget: { nurse: '방문간호사에게 상향 보고', health_center: '보건소에 상향 보고' },
-    escalateNote: '상향 보고 사유 (필수)',
-    resolveNote: '메모 (선택)',
-    notePlaceholder: '예: 전화 시도 — 응답 없음',
-    outcomeSelect: '처리 결과 선택',
-    outcomeLabel: '처리 결과',
-    cancel: '취소',
-    noteRequired: '내용을 입력하세요.',
-    outcomeRequired: '처리 결과를 선택하세요.',
-    errConflict: '이미 상태가 바뀐 경보입니다.',
-    errNotFound: '경보를 찾을 수 없습니다 (담당 범위 밖).',
-    errBadRequest: '입력값이 올바르지 않습니다.',
-    errTimeout: '서버 응답이 없습니다. 다시 시도하세요.',
-    errNetwork: '서버에 연결할 수 없습니다.',
-    errRateLimited: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.',
-    errGeneric: '처리하지 못했습니다.',
-    detailTitle: '경보 상세',
-    close: '닫기',
-    fResident: '대상자',
-    fDong: '동',
-    fKind: '종류',
-    fValue: '값',
-    fReason: '사유',
-    fSeverity: '등급',
-    fStatus: '상태',
-    fLevel: '단계',
-    fOpened: '발생',
-    fLastSeen: '최근 감지',
-    fCount: '감지 횟수',
-    fRecovered: '정상 신호 재개',
-    fLastActivity: '마지막 활동',
-    fOutcome: '처리 결과',
-    fAlertId: '경보 ID',
-    historyTitle: '처리 기록',
-    historyEmpty: '기록이 없습니다.',
-    bySystem: '시스템',
-    justNow: '방금 전',
-    ago: '{d} 전',
-    durMin: '{m}분',
-    durHour: '{h}시간',
-    durHourMin: '{h}시간 {m}분',
-    durDay: '{d}일',
-    durDayHour: '{d}일 {h}시간',
-    inactivityValue: '활동 없음 {dur}',
-    fallConfidence: '신뢰도 {p}%',
-    titlePrefix: '(긴급)',
-    titleFlash: '새 긴급 경보 {n}건',
-    userLabel: '{name} ({role})',
-    sev: { critical: '긴급', warning: '주의', info: '참고' },
-    status: { open: '미확인', acknowledged: '확인 중', resolved: '종결' },
-    level: { dong: '동', nurse: '방문간호사', health_center: '보건소' },
-    kind: {
-      missed_checkin: '안부 미확인',
-      abnormal_vital: '건강수치 이상',
-      sos: '응급호출',
-      fall: '낙상 감지',
-      device_offline: '기기 연결 끊김',
-    },
-    action: { ack: '확인', escalate: '상향 보고', resolve: '종결 처리', note: '기록 추가' },
-    outcome: {
-      phoned: '전화로 안부 확인',
-      visited: '방문 확인',
-      hospital: '병원 이송·진료',
-      emergency_services: '112·119 출동',
-      false_alarm: '오경보',
-      other: '기타',
-    },
-    history: {
-      opened: '발생',
-      repeated: '반복 감지',
-      severity_raised: '등급 상향',
-      notified: '통보',
-      recovered: '정상 신호 재개',
-      acknowledged: '확인',
-      escalated: '상향 보고',
-      resolved: '종결',
-      note: '기록 추가',
-    },
-    role: { staff: '동 담당자', nurse: '방문간호사', health_center: '보건소', admin: '관리자' },
-    vital: {
-      spo2: 'SpO2',
-      heart_rate: '심박수',
-      respiratory_rate: '호흡수',
-      temperature: '체온',
-      systolic: '수축기 혈압',
-      diastolic: '이완기 혈압',
-      blood_pressure: '혈압',
-      glucose: '혈당',
-      weight: '체중',
-    },
-    unit: {
-      spo2: '%',
-      heart_rate: ' bpm',
-      respiratory_rate: '회/분',
-      temperature: '℃',
-      systolic: ' mmHg',
-      diastolic: ' mmHg',
-      blood_pressure: ' mmHg',
-      glucose: ' mg/dL',
-      weight: ' kg',
-    },
-  },
-  en: {
-    appTitle: 'Donghaeng Care console',
-    loginHeading: 'Console sign-in',
-    username: 'Username',
-    password: 'Password',
-    loginSubmit: 'Sign in',
-    loginBusy: 'Signing in…',
-    loginWrong: 'Wrong username or password.',
-    loginThrottled: 'Too many attempts. Try again in a few minutes.',
-    loginFailed: 'Could not sign in. Try again shortly.',
-    sessionExpired: 'Your session has ended. Please sign in again.',
-    networkError: 'Cannot reach the server.',
-    logout: 'Sign out',
-    langToggle: '한국어',
-    connConnected: 'Live',
-    connDisconnected: 'Connection lost — reconnecting',
-    soundOn: 'Sound on',
-    soundOff: 'Sound off',
-    counterUnacked: '{n} open',
-    filterDong: 'Dong',
-    filterStatus: 'Status',
-    filterLevel: 'Level',
-    filterAll: 'All',
-    statusAll: 'All (unresolved)',
-    shownCount: '{shown} / {total}',
-    emptyAll: 'No unresolved alerts.',
-    emptyFiltered: 'No alerts match the filters.',
-    loading: 'Loading alerts…',
-    loadFailed: 'Could not load alerts — retrying',
-    colSeverity: 'Severity',
-    colAlert: 'Alert · value',
-    colResident: 'Resident · dong',
-    colState: 'Status · level',
-    colTime: 'Opened ({tz})',
-    colActions: 'Actions',
-    unknownResident: '(unknown name)',
-    dongCode: 'dong {code}',
-    countTimes: 'seen {n}×',
-    recovered: 'activity resumed',
-    lastSeen: 'last {rel}',
-    escalateTarget: { nurse: 'Escalate to visiting nurse', health_center: 'Escalate to public health centre' },
-    escalateNote: 'Reason for escalating (required)',
-    resolveNote: 'Note (optional)',
-    notePlaceholder: 'e.g. "called — no answer"',
-    outcomeSelect: 'Choose an outcome',
-    outcomeLabel: 'Outcome',
-    cancel: 'Cancel',
-    noteRequired: 'Please write a note.',
-    outcomeRequired: 'Please choose an outcome.',
-    errConflict: 'This alert has already changed state.',
-    errNotFound: 'Alert not found (outside your scope).',
-    errBadRequest: 'The input is not valid.',
-    errTimeout: 'No answer from the server. Please try again.',
-    errNetwork: 'Cannot reach the server.',
-    errRateLimited: 'Too many requests. Try again shortly.',
-    errGeneric: 'The action failed.',
-    detailTitle: 'Alert details',
-    close: 'Close',
-    fResident: 'Resident',
-    fDong: 'Dong',
-    fKind: 'Kind',
-    fValue: 'Value',
-    fReason: 'Reason',
-    fSeverity: 'Severity',
-    fStatus: 'Status',
-    fLevel: 'Level',
-    fOpened: 'Opened',
-    fLastSeen: 'Last seen',
-    fCount: 'Times seen',
-    fRecovered: 'Activity resumed',
-    fLastActivity: 'Last activity',
-    fOutcome: 'Outcome',
-    fAlertId: 'Alert ID',
-    historyTitle: 'History',
-    historyEmpty: 'No entries.',
-    bySystem: 'system',
-    justNow: 'just now',
-    ago: '{d} ago',
-    durMin: '{m} min',
-    durHour: '{h} h',
-    durHourMin: '{h} h {m} min',
-    durDay: '{d} d',
-    durDayHour: '{d} d {h} h',
-    inactivityValue: 'no activity for {dur}',
-    fallConfidence: 'confidence {p}%',
-    titlePrefix: '(Critical)',
-    titleFlash: '{n} new critical alert(s)',
-    userLabel: '{name} ({role})',
-    sev: { critical: 'Critical', warning: 'Warning', info: 'Info' },
-    status: { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' },
-    level: { dong: 'Dong', nurse: 'Visiting nurse', health_center: 'Public health centre' },
-    kind: {
-      missed_checkin: 'Missed check-in',
-      abnormal_vital: 'Abnormal vital sign',
-      sos: 'SOS',
-      fall: 'Fall detected',
-      device_offline: 'Device offline',
-    },
-    action: { ack: 'Acknowledge', escalate: 'Escalate', resolve: 'Resolve', note: 'Add note' },
-    outcome: {
-      phoned: 'Reached by phone',
-      visited: 'Visited',
-      hospital: 'Hospital',
-      emergency_services: 'Emergency services (112/119)',
-      false_alarm: 'False alarm',
-      other: 'Other',
-    },
-    history: {
-      opened: 'Opened',
-      repeated: 'Repeated',
-      severity_raised: 'Severity raised',
-      notified: 'Notified',
-      recovered: 'Activity resumed',
-      acknowledged: 'Acknowledged',
-      escalated: 'Escalated',
-      resolved: 'Resolved',
-      note: 'Note',
-    },
-    role: { staff: 'dong staff', nurse: 'visiting nurse', health_center: 'public health centre', admin: 'administrator' },
-    vital: {
-      spo2: 'SpO2',
-      heart_rate: 'Heart rate',
-      respiratory_rate: 'Resp. rate',
-      temperature: 'Temperature',
-      systolic: 'Systolic BP',
-      diastolic: 'Diastolic BP',
-      blood_pressure: 'Blood pressure',
-      glucose: 'Glucose',
-      weight: 'Weight',
-    },
-    unit: {
-      spo2: '%',
-      heart_rate: ' bpm',
-      respiratory_rate: '/min',
-      temperature: '℃',
-      systolic: ' mmHg',
-      diastolic: ' mmHg',
-      blood_pressure: ' mmHg',
-      glucose: ' mg/dL',
-      weight: ' kg',
-    },
-  },
-};
-
-// ---------------------------------------------------------------------------
 // State
 
-function readStored(key, fallback) {
-  try {
-    const v = localStorage.getItem(key);
-    return v === null ? fallback : v;
-  } catch {
-    return fallback;
-  }
-}
-function writeStored(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // private mode or storage disabled: the choice just isn't remembered
-  }
-}
-
 const state = {
-  lang: readStored(LANG_KEY, 'ko') === 'en' ? 'en' : 'ko',
-  sound: readStored(SOUND_KEY, 'on') !== 'off',
-  tz: 'Asia/Seoul',
   staff: null,
-  token: null, // kept in memory only; the HttpOnly cookie carries the session otherwise
   alerts: new Map(), // unresolved alerts by id
   seqById: new Map(), // highest seq held per alert id (resolved ones too, so stale replays are ignored)
   lastSeq: 0, // replay cursor for the socket handshake
@@ -346,178 +42,15 @@ const state = {
   connected: false,
   loaded: false,
   session: 0, // bumps on logout so late async results of an old session are dropped
+  view: 'board', // board | residents | resident | admin (from the location hash)
+  changedResidents: new Set(), // residents whose alerts changed since the last render
 };
 
 const cards = new Map(); // alert id -> card element (kept while the alert is unresolved)
 const cardKeys = new Map(); // alert id -> render key of its card content
 
-// ---------------------------------------------------------------------------
-// Small helpers
-
-const $ = (sel) => document.querySelector(sel);
-
-function lookup(table, path) {
-  let v = table;
-  for (const part of path.split('.')) {
-    if (v === undefined || v === null) return undefined;
-    v = v[part];
-  }
-  return v;
-}
-
-function t(key, vars) {
-  let s = lookup(DICT[state.lang], key);
-  if (typeof s !== 'string') s = lookup(DICT.ko, key);
-  if (typeof s !== 'string') return key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
-  return s;
-}
-
-/** A label from one of the dictionary's maps; unknown codes show as they are. */
-function label(group, code) {
-  const s = lookup(DICT[state.lang], `${group}.${code}`) ?? lookup(DICT.ko, `${group}.${code}`);
-  return typeof s === 'string' ? s : String(code ?? '');
-}
-
-/** createElement with text set through textContent only. */
-function el(tag, opts = {}, children = []) {
-  const node = document.createElement(tag);
-  if (opts.className) node.className = opts.className;
-  if (opts.text !== undefined && opts.text !== null) node.textContent = String(opts.text);
-  if (opts.attrs) {
-    for (const [k, v] of Object.entries(opts.attrs)) {
-      if (v === undefined || v === null || v === false) continue;
-      node.setAttribute(k, v === true ? '' : String(v));
-    }
-  }
-  if (opts.data) for (const [k, v] of Object.entries(opts.data)) node.dataset[k] = String(v);
-  for (const c of children) if (c) node.append(c);
-  return node;
-}
-
 function isAlert(a) {
   return a !== null && typeof a === 'object' && typeof a.id === 'string' && typeof a.seq === 'number' && typeof a.status === 'string';
-}
-
-// ---------------------------------------------------------------------------
-// Time: absolute in tzDisplay as `2026-11-27 14:05`, plus relative ("12분 전").
-
-let dateFormat = null;
-let dateFormatTz = null;
-
-function formatTime(ms) {
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '—';
-  if (!dateFormat || dateFormatTz !== state.tz) {
-    const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
-    try {
-      dateFormat = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: state.tz });
-    } catch {
-      dateFormat = new Intl.DateTimeFormat('en-GB', opts); // unknown zone: the browser's own
-    }
-    dateFormatTz = state.tz;
-  }
-  const p = {};
-  for (const part of dateFormat.formatToParts(new Date(ms))) p[part.type] = part.value;
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
-}
-
-function tzShort() {
-  if (state.tz === 'Asia/Seoul') return 'KST';
-  try {
-    const part = new Intl.DateTimeFormat('en-US', { timeZone: state.tz, timeZoneName: 'short' })
-      .formatToParts(new Date())
-      .find((x) => x.type === 'timeZoneName');
-    return part ? part.value : state.tz;
-  } catch {
-    return state.tz;
-  }
-}
-
-function formatDuration(ms) {
-  const totalMin = Math.max(0, Math.floor(ms / 60_000));
-  const d = Math.floor(totalMin / 1440);
-  const h = Math.floor((totalMin % 1440) / 60);
-  const m = totalMin % 60;
-  if (d > 0) return h > 0 ? t('durDayHour', { d, h }) : t('durDay', { d });
-  if (h > 0) return m > 0 ? t('durHourMin', { h, m }) : t('durHour', { h });
-  return t('durMin', { m });
-}
-
-function relativeTime(ms) {
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '';
-  const diff = Date.now() - ms;
-  if (diff < 60_000) return t('justNow');
-  return t('ago', { d: formatDuration(diff) });
-}
-
-/** A span whose text is kept fresh by the ticker. */
-function relSpan(ms, className, template) {
-  const span = el('span', { className, data: { relTs: ms } });
-  if (template) span.dataset.relTemplate = template;
-  updateRel(span);
-  return span;
-}
-
-function updateRel(span) {
-  const ms = Number(span.dataset.relTs);
-  const rel = relativeTime(ms);
-  span.textContent = span.dataset.relTemplate ? t(span.dataset.relTemplate, { rel }) : rel;
-}
-
-// ---------------------------------------------------------------------------
-// Values with units
-
-function roundValue(v) {
-  return Number.isInteger(v) ? String(v) : String(Math.round(v * 10) / 10);
-}
-
-function formatValue(a) {
-  const v = a.lastValue;
-  const rule = String(a.rule ?? '');
-  if (a.kind === 'missed_checkin' && typeof v === 'number') return t('inactivityValue', { dur: formatDuration(v * 60_000) });
-  if (a.kind === 'fall') {
-    if (typeof v === 'number') return t('fallConfidence', { p: Math.round(v <= 1 ? v * 100 : v) });
-    return '';
-  }
-  if (v === null || v === undefined || v === '') return '';
-  const name = lookup(DICT[state.lang], `vital.${rule}`);
-  const text = typeof v === 'number' ? roundValue(v) : String(v);
-  if (typeof name === 'string') return `${name} ${text}${label('unit', rule)}`;
-  return rule ? `${rule} ${text}` : text;
-}
-
-// ---------------------------------------------------------------------------
-// HTTP
-
-class HttpError extends Error {
-  constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
-    this.status = status;
-    this.code = (body && body.error) || (status === 0 ? 'network' : 'internal');
-  }
-}
-
-async function api(method, path, body) {
-  const init = { method, headers: { accept: 'application/json' }, credentials: 'same-origin' };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  if (state.token) init.headers.authorization = `Bearer ${state.token}`;
-  let res;
-  try {
-    res = await fetch(path, init);
-  } catch {
-    throw new HttpError(0, null);
-  }
-  let json = null;
-  try {
-    json = await res.json();
-  } catch {
-    json = null;
-  }
-  if (!res.ok) throw new HttpError(res.status, json);
-  return json;
 }
 
 // ---------------------------------------------------------------------------
@@ -543,6 +76,7 @@ function applyAlert(a, { fromSocket = false, initial = false } = {}) {
   if (a.status === 'resolved') state.errors.delete(a.id);
   if (state.selectedId === a.id) state.selectedAlert = a;
   if (!state.residents.has(a.residentId)) requestResident(a.residentId);
+  state.changedResidents.add(a.residentId);
   scheduleRender();
 }
 
@@ -659,7 +193,7 @@ function connectSocket() {
   const session = state.session;
   // The auth *function* runs on every (re)connect, so the server replays everything after the newest seq we hold.
   const socket = io('/console', {
-    auth: (cb) => cb(state.token ? { token: state.token, lastSeq: state.lastSeq } : { lastSeq: state.lastSeq }),
+    auth: (cb) => cb(prefs.token ? { token: prefs.token, lastSeq: state.lastSeq } : { lastSeq: state.lastSeq }),
   });
   state.socket = socket;
   let replayed = 0;
@@ -683,7 +217,7 @@ function connectSocket() {
             sessionExpired();
             return;
           }
-          state.token = null; // fall back to the cookie
+          prefs.token = null; // fall back to the cookie
           setTimeout(() => session === state.session && socket.connect(), 2000);
         })
         .catch((e) => {
@@ -697,12 +231,20 @@ function connectSocket() {
     applyAlert(a, { fromSocket: true });
   });
   socket.on('ready', (info) => {
+    let scopeChanged = false;
     if (info && info.staff && typeof info.staff.username === 'string') {
+      const before = state.staff ? `${state.staff.role}|${(state.staff.dongs || []).join(',')}` : '';
       state.staff = { ...state.staff, ...info.staff };
+      scopeChanged = before !== `${state.staff.role}|${(state.staff.dongs || []).join(',')}`;
       renderHeader();
+      renderNav();
     }
-    // The replay is capped; if it was cut short, take a fresh snapshot.
-    if ((info && info.truncated) || replayed >= REPLAY_LIMIT) void loadSnapshotWithRetry({ reconcile: true });
+    // The replay is capped; if it was cut short, or the scope changed (an admin moved us), take a fresh snapshot.
+    if (scopeChanged) {
+      state.alerts.clear();
+      void loadResidents();
+      void loadSnapshotWithRetry({ reconcile: true });
+    } else if ((info && info.truncated) || replayed >= REPLAY_LIMIT) void loadSnapshotWithRetry({ reconcile: true });
     else if (info && typeof info.lastSeq === 'number' && info.lastSeq > state.lastSeq) state.lastSeq = info.lastSeq;
     replayed = 0;
   });
@@ -812,7 +354,7 @@ function unlockAudio() {
 }
 
 function beep() {
-  if (!state.sound) return;
+  if (!prefs.sound) return;
   try {
     const ctx = audioContext();
     if (!ctx) return;
@@ -896,16 +438,18 @@ function renderAll() {
   rebuildDongOptions();
   renderBoard();
   renderDetail();
+  for (const residentId of state.changedResidents) residentViews.onAlert({ residentId });
+  state.changedResidents.clear();
 }
 
 function applyStaticText() {
-  document.documentElement.lang = state.lang;
+  document.documentElement.lang = prefs.lang;
   for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
   if (!flashTimer) document.title = baseTitle();
   else updateFlashTitle();
   $('#col-time').textContent = t('colTime', { tz: tzShort() });
-  $('#sound-toggle').textContent = t(state.sound ? 'soundOn' : 'soundOff');
-  $('#sound-toggle').setAttribute('aria-pressed', state.sound ? 'true' : 'false');
+  $('#sound-toggle').textContent = t(prefs.sound ? 'soundOn' : 'soundOff');
+  $('#sound-toggle').setAttribute('aria-pressed', prefs.sound ? 'true' : 'false');
   setConnection(state.connected);
   renderHeader();
 }
@@ -935,6 +479,10 @@ function renderCounters() {
     box.dataset.count = String(totals[sev]);
     box.dataset.open = String(open[sev]);
   }
+  // Seen from every page: the open critical alerts, on the board's tab.
+  const badge = $('#nav-critical');
+  badge.textContent = t('navCritical', { n: open.critical });
+  badge.hidden = open.critical === 0;
 }
 
 function knownDongs() {
@@ -949,7 +497,7 @@ let dongOptionsKey = '';
 
 function rebuildDongOptions() {
   const dongs = knownDongs();
-  const key = `${state.lang}|${dongs.join(',')}`;
+  const key = `${prefs.lang}|${dongs.join(',')}`;
   if (key === dongOptionsKey) return;
   dongOptionsKey = key;
   const select = $('#filter-dong');
@@ -1052,7 +600,7 @@ function updateCard(card, a) {
   errNode.textContent = err || '';
   errNode.hidden = !err;
 
-  const key = [a.seq, state.lang, residentName(a.residentId) ?? '', state.pending.has(a.id) ? 1 : 0].join('|');
+  const key = [a.seq, prefs.lang, residentName(a.residentId) ?? '', state.pending.has(a.id) ? 1 : 0].join('|');
   if (cardKeys.get(a.id) === key) return;
   cardKeys.set(a.id, key);
 
@@ -1067,7 +615,11 @@ function updateCard(card, a) {
   ]);
 
   const residentCell = el('div', { className: 'c-resident' }, [
-    el('div', { className: name ? 'name' : 'name is-unknown', text: name ?? t('unknownResident') }),
+    el('a', {
+      className: name ? 'name' : 'name is-unknown',
+      text: name ?? t('unknownResident'),
+      attrs: { href: residentHref(a.residentId), title: t('openResident') },
+    }),
     el('div', { className: 'sub' }, [
       el('span', { className: 'rid', text: a.residentId }),
       el('span', { className: 'sep', text: '·', attrs: { 'aria-hidden': 'true' } }),
@@ -1102,7 +654,7 @@ function updateCard(card, a) {
         el('span', { className: 'recovered-time', text: ` ${formatTime(a.recoveredAt)}` }),
       ])
       : null,
-    a.reason ? el('span', { className: 'reason', text: a.reason }) : null,
+    a.reason ? el('span', { className: 'reason', text: localizeReason(a.reason) }) : null,
   ]);
 
   card.querySelector('.card-main').replaceChildren(sevCell, alertCell, residentCell, stateCell, timeCell, actions, reasonCell);
@@ -1258,7 +810,7 @@ function historyNote(entry) {
     if (m && OUTCOMES.includes(m[1])) return m[2] ? `${label('outcome', m[1])} — ${m[2]}` : label('outcome', m[1]);
   }
   if (entry.action === 'notified' && LEVELS.includes(note)) return label('level', note);
-  return note;
+  return entry.by === 'system' ? localizeReason(note) : note;
 }
 
 function renderDetail() {
@@ -1292,12 +844,12 @@ function renderDetail() {
   const dl = el('dl', { className: 'detail-grid' });
   const add = (k, v) => dl.append(...kv(k, typeof v === 'string' ? document.createTextNode(v) : v));
   add(t('fResident'), el('span', {}, [
-    el('span', { className: 'name', text: name ?? t('unknownResident') }),
+    el('a', { className: 'name', text: name ?? t('unknownResident'), attrs: { href: residentHref(a.residentId) } }),
     el('span', { className: 'rid', text: ` ${a.residentId}` }),
   ]));
   add(t('fDong'), a.dong);
   if (value) add(t('fValue'), value);
-  if (a.reason) add(t('fReason'), a.reason);
+  if (a.reason) add(t('fReason'), localizeReason(a.reason));
   add(t('fLevel'), label('level', a.level));
   add(t('fOpened'), el('span', {}, [document.createTextNode(`${formatTime(a.openedAt)} `), relSpan(a.openedAt, 'rel')]));
   add(t('fLastSeen'), el('span', {}, [document.createTextNode(`${formatTime(a.lastSeenAt)} `), relSpan(a.lastSeenAt, 'rel')]));
@@ -1328,9 +880,73 @@ function renderDetail() {
     head,
     title,
     dl,
+    el('p', { className: 'detail-links' }, [el('a', { className: 'btn btn-small', text: t('openResident'), attrs: { href: residentHref(a.residentId) } })]),
     el('h3', { text: t('historyTitle') }),
     entries.length ? list : el('p', { className: 'muted', text: t('historyEmpty') }),
   );
+}
+
+// ---------------------------------------------------------------------------
+// Pages: the board, the residents, one resident, administration (location hash)
+
+const residentViews = createResidentViews({
+  listRoot: $('#residents-view'),
+  pageRoot: $('#resident-view'),
+  openAlerts: () => [...state.alerts.values()],
+  onResidents(list) {
+    for (const r of list) if (r && typeof r.id === 'string') state.residents.set(r.id, r);
+    scheduleRender();
+  },
+  sessionExpired: () => sessionExpired(),
+  showAlert(id) {
+    location.hash = '#/';
+    selectAlert(id);
+  },
+});
+
+const adminView = createAdminView({
+  root: $('#admin-view'),
+  sessionExpired: () => sessionExpired(),
+  onResidentsChanged: () => void loadResidents(),
+});
+
+function residentHref(id) {
+  return `#/residents/${encodeURIComponent(id)}`;
+}
+
+function renderNav() {
+  const admin = Boolean(state.staff && state.staff.role === 'admin');
+  document.querySelector('#nav [data-nav="admin"]').hidden = !admin;
+  for (const link of document.querySelectorAll('#nav [data-nav]')) {
+    const current = link.dataset.nav === state.view || (link.dataset.nav === 'residents' && state.view === 'resident');
+    if (current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function route() {
+  if (!state.staff) return;
+  const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  const resident = /^\/residents\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  let next = 'board';
+  if (resident) next = 'resident';
+  else if (path === '/residents') next = 'residents';
+  else if (path === '/admin' && state.staff.role === 'admin') next = 'admin';
+  const previous = state.view;
+  state.view = next;
+  for (const node of document.querySelectorAll('#console-view [data-view]')) node.hidden = node.dataset.view !== next;
+  renderNav();
+  if (previous === 'admin' && next !== 'admin') adminView.hide();
+  if (next !== 'resident' && next !== 'residents') residentViews.hide();
+  if (next === 'resident') void residentViews.showResident(resident[1]);
+  else if (next === 'residents') void residentViews.showList();
+  else if (next === 'admin') adminView.show();
+  if (previous !== next) {
+    // Back on the board for one alert ("경보 보기"): show its card; any other page starts at the top.
+    const card = next === 'board' && state.selectedId ? cards.get(state.selectedId) : null;
+    if (card) card.scrollIntoView({ block: 'center' });
+    else window.scrollTo(0, 0);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1344,6 +960,7 @@ function showBanner(key) {
 
 function showLogin(messageKey) {
   $('#console-view').hidden = true;
+  $('#nav').hidden = true;
   $('#login-view').hidden = false;
   $('#connection').hidden = true;
   $('#user-name').hidden = true;
@@ -1361,7 +978,7 @@ function resetSession() {
   disconnectSocket();
   stopTitleFlash();
   state.staff = null;
-  state.token = null;
+  prefs.token = null;
   state.alerts.clear();
   state.seqById.clear();
   state.lastSeq = 0;
@@ -1379,6 +996,9 @@ function resetSession() {
   dongOptionsKey = '';
   renderDetail();
   showBanner(null);
+  residentViews.hide();
+  adminView.hide();
+  state.view = 'board';
 }
 
 function sessionExpired() {
@@ -1395,9 +1015,12 @@ async function startConsole(staff) {
   $('#user-name').hidden = false;
   $('#logout').hidden = false;
   $('#sound-toggle').hidden = false;
+  $('#nav').hidden = false;
   applyStaticText();
+  renderNav();
   rebuildDongOptions();
   renderBoard();
+  route();
   void loadResidents();
   const session = state.session;
   const ok = await loadSnapshotWithRetry();
@@ -1424,7 +1047,7 @@ async function onLogin(event) {
     form.elements.password.value = '';
     error.hidden = true;
     error.textContent = '';
-    state.token = typeof res.token === 'string' ? res.token : null;
+    prefs.token = typeof res.token === 'string' ? res.token : null;
     void startConsole(res.staff);
   } catch (err) {
     const status = err instanceof HttpError ? err.status : 0;
@@ -1502,7 +1125,7 @@ async function loadConfig() {
     const res = await fetch('/config.json', { credentials: 'same-origin' });
     if (res.ok) {
       const cfg = await res.json();
-      if (cfg && typeof cfg.tzDisplay === 'string' && cfg.tzDisplay) state.tz = cfg.tzDisplay;
+      if (cfg && typeof cfg.tzDisplay === 'string' && cfg.tzDisplay) prefs.tz = cfg.tzDisplay;
     }
   } catch {
     // keep the default zone
@@ -1513,8 +1136,8 @@ async function init() {
   $('#login-form').addEventListener('submit', onLogin);
   $('#logout').addEventListener('click', () => void onLogout());
   $('#lang-toggle').addEventListener('click', () => {
-    state.lang = state.lang === 'ko' ? 'en' : 'ko';
-    writeStored(LANG_KEY, state.lang);
+    prefs.lang = prefs.lang === 'ko' ? 'en' : 'ko';
+    writeStored(LANG_KEY, prefs.lang);
     dongOptionsKey = '';
     cardKeys.clear();
     for (const card of cards.values()) closeForm(card);
@@ -1522,11 +1145,14 @@ async function init() {
     const loginError = $('#login-error');
     if (!loginError.hidden) loginError.hidden = true;
     renderAll();
+    residentViews.rerender();
+    adminView.rerender();
   });
+  window.addEventListener('hashchange', route);
   $('#sound-toggle').addEventListener('click', () => {
-    state.sound = !state.sound;
-    writeStored(SOUND_KEY, state.sound ? 'on' : 'off');
-    if (state.sound) unlockAudio();
+    prefs.sound = !prefs.sound;
+    writeStored(SOUND_KEY, prefs.sound ? 'on' : 'off');
+    if (prefs.sound) unlockAudio();
     applyStaticText();
   });
   for (const [id, key] of [['#filter-dong', 'dong'], ['#filter-status', 'status'], ['#filter-level', 'level']]) {

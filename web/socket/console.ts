@@ -12,9 +12,12 @@ import { SESSION_COOKIE } from '../auth.js';
 import { scopeDongs } from '../scope.js';
 
 const REPLAY_LIMIT = 5000;
+// How often open sockets are checked against their session (logout elsewhere, expiry).
+const SESSION_SWEEP_MS = 30_000;
 
 interface ConsoleSocketData {
   staff: Staff;
+  token: string;
 }
 
 function cookieToken(header: string | undefined): string | undefined {
@@ -25,10 +28,17 @@ function cookieToken(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/** One room per dong in the staff member's scope; `all` for admins and `["*"]` (the role decides the scope). */
 const roomsOf = (staff: Staff): string[] => {
   const dongs = scopeDongs(staff);
   return dongs === null ? ['all'] : dongs.map((d) => `dong:${d}`);
 };
+
+/**
+ * Closes the connection under the socket rather than sending a Socket.io disconnect: clients
+ * then reconnect by themselves and authenticate afresh (a new scope, or "log in again").
+ */
+const dropConnection = (socket: Socket): void => socket.conn.close();
 
 export interface ConsoleSocketDeps {
   registry: Registry;
@@ -36,6 +46,7 @@ export interface ConsoleSocketDeps {
   bus: Bus;
   log: Logger;
   metrics: Metrics;
+  sessionSweepMs?: number;
 }
 
 /**
@@ -52,13 +63,13 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
     const auth = socket.handshake.auth as { token?: unknown };
     const token = typeof auth.token === 'string' ? auth.token : cookieToken(socket.handshake.headers.cookie);
     const staff = token ? registry.staffForSession(token) : undefined;
-    if (!staff) return next(new Error('unauthenticated'));
-    (socket.data as ConsoleSocketData).staff = staff;
+    if (!token || !staff) return next(new Error('unauthenticated'));
+    Object.assign(socket.data as ConsoleSocketData, { staff, token });
     next();
   });
 
   nsp.on('connection', (socket: Socket) => {
-    const { staff } = socket.data as ConsoleSocketData;
+    const { staff, token } = socket.data as ConsoleSocketData;
     metrics.consoleSockets.inc();
     socket.on('disconnect', () => metrics.consoleSockets.dec());
     // Join first, then replay: a change in between arrives twice, never zero times (clients keep the highest seq).
@@ -80,11 +91,18 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
       socket.on(action, (body: unknown, ack?: (reply: unknown) => void) => {
         const reply = typeof ack === 'function' ? ack : () => {};
         try {
+          // The session is checked on every event, not only at connect: it may have ended since.
+          const current = registry.staffForSession(token);
+          if (!current) {
+            reply({ ok: false, error: 'unauthenticated', message: 'log in first' });
+            dropConnection(socket);
+            return;
+          }
           const { id, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown };
           if (typeof id !== 'string') throw new PlatformError('bad_request', 'id: required', 'id');
-          reply({ ok: true, alert: performAlertAction(alerts, staff, action, id, rest) });
+          reply({ ok: true, alert: performAlertAction(alerts, current, action, id, rest) });
         } catch (err) {
-          if (err instanceof PlatformError) return reply({ ok: false, error: err.code, message: err.message });
+          if (err instanceof PlatformError) return reply({ ok: false, ...err.toJSON() });
           log.error({ err: (err as Error).message, action }, 'console action failed');
           reply({ ok: false, error: 'internal', message: 'internal error' });
         }
@@ -92,13 +110,26 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
     }
   });
 
-  const unsubscribe = bus.subscribe('alert', (alert) => {
-    nsp.to('all').to(`dong:${alert.dong}`).emit('alert', alert);
-  });
+  const unsubscribe = [
+    bus.subscribe('alert', (alert) => {
+      nsp.to('all').to(`dong:${alert.dong}`).emit('alert', alert);
+    }),
+    // New scope or password: the consoles reconnect, and join the rooms of the new scope (or must log in again).
+    bus.subscribe('staff', (changed) => {
+      for (const socket of nsp.sockets.values()) if ((socket.data as ConsoleSocketData).staff.id === changed.id) dropConnection(socket);
+    }),
+  ];
+  const sweep = setInterval(() => {
+    for (const socket of nsp.sockets.values()) {
+      if (!registry.staffForSession((socket.data as ConsoleSocketData).token)) dropConnection(socket);
+    }
+  }, deps.sessionSweepMs ?? SESSION_SWEEP_MS);
+  sweep.unref();
 
   return {
     async close() {
-      unsubscribe();
+      clearInterval(sweep);
+      for (const u of unsubscribe) u();
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };
