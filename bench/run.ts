@@ -19,7 +19,9 @@ export type Bench = (options: BenchOptions) => Promise<BenchResult[]>;
 
 // Each benchmark is a module `bench/<name>.ts` exporting `run: Bench`; it starts what it needs and stops it.
 const benches: Record<string, () => Promise<{ run: Bench }>> = {
+  alerts: () => import('./alerts.js'),
   broker: () => import('./broker.js'),
+  ingest: () => import('./ingest.js'),
   memory: () => import('./memory.js'),
 };
 
