@@ -111,7 +111,7 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
       return {
         status,
         checks: {
-          store: { ok: h.storeWritable },
+          store: { ok: h.storeWritable, ...(h.storeError ? { detail: h.storeError } : {}) },
           broker: { ok: brokerUp },
           influxdb: { ok: h.influxReachable, ...(h.lastError ? { detail: h.lastError } : {}) },
           backlog: { ok: h.lagSeconds <= LAG_DEGRADED_SECONDS, detail: h.backlog },

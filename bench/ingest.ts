@@ -18,7 +18,7 @@ const RAW_BATCH = 5000;
 const RAW_IN_FLIGHT = 4;
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
+export function cpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -71,7 +71,7 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number)
   return { points: next, seconds };
 }
 
-interface PlatformChild {
+export interface PlatformChild {
   child: ChildProcess;
   httpUrl: string;
   mqttUrl: string;
@@ -79,10 +79,12 @@ interface PlatformChild {
 }
 
 /** The platform as `npm start` runs it, in its own process, writing to the bench's influxd. */
-async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
+export async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
   const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
   const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  const child = spawn(process.execPath, [main], {
+  // BENCH_PLATFORM_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the platform (not allowed in NODE_OPTIONS).
+  const nodeArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxUrl, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws),
       ADMIN_PASSWORD, LOG_LEVEL: 'warn',

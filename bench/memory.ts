@@ -14,16 +14,16 @@ import { openRegistry } from '../registry/store.js';
 import type { Bench } from './run.js';
 
 const MB = 1024 * 1024;
-const SECRET = 'bench-shared-device-secret';
+export const SEED_SECRET = 'bench-shared-device-secret';
 
 /**
  * Seeds the registry in one transaction. Going through createDevice would
  * cost one scrypt hash and one fsync per device (minutes for 300,000); the
  * bench writes the same rows with one precomputed hash instead.
  */
-async function seedRegistry(file: string, residents: number, devicesPerResident: number): Promise<void> {
+export async function seedRegistry(file: string, residents: number, devicesPerResident: number): Promise<void> {
   openRegistry(file, { bus: createInProcessBus(() => {}), clock: systemClock }).close(); // creates the schema
-  const hash = await hashSecret(SECRET, DEVICE_SECRET_COST);
+  const hash = await hashSecret(SEED_SECRET, DEVICE_SECRET_COST);
   const db = openDb(file);
   const now = Date.now();
   const addResident = db.prepare('INSERT INTO residents (id, dong, body, enabled, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)');
@@ -53,7 +53,7 @@ export const run: Bench = async ({ quick }) => {
   const platform = await startPlatform(config, { log: createLogger('warn') });
   const worker = spawn(process.execPath, [
     fileURLToPath(new URL('./connect-worker.js', import.meta.url)),
-    JSON.stringify({ url: `mqtt://127.0.0.1:${platform.ports.mqtt}`, prefix: 'dev', count: connections, secret: SECRET, concurrency: 100 }),
+    JSON.stringify({ url: `mqtt://127.0.0.1:${platform.ports.mqtt}`, prefix: 'dev', count: connections, secret: SEED_SECRET, concurrency: 100 }),
   ], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const rssIdle = process.memoryUsage().rss;

@@ -23,6 +23,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   broker: () => import('./broker.js'),
   ingest: () => import('./ingest.js'),
   memory: () => import('./memory.js'),
+  scaling: () => import('./scaling.js'),
 };
 
 const RESULTS = new URL('../../bench/RESULTS.md', import.meta.url);
@@ -39,6 +40,7 @@ function record(result: BenchResult, quick: boolean): void {
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });
 const names = positionals.length ? positionals : Object.keys(benches);
+const all: BenchResult[] = [];
 for (const name of names) {
   const load = benches[name];
   if (!load) {
@@ -49,5 +51,11 @@ for (const name of names) {
   for (const result of await run({ quick: values.quick })) {
     console.log(JSON.stringify(result, null, 2));
     record(result, values.quick);
+    all.push(result);
   }
+}
+// Every ratio of the run in one place, as RESULTS.md writes them.
+console.log(`\nratios${values.quick ? ' (quick)' : ''}:`);
+for (const result of all) {
+  for (const [k, v] of Object.entries(result.ratios ?? {})) console.log(`  ${result.name.padEnd(16)} ${k.padEnd(36)} ${(v * 100).toFixed(1)} %`);
 }

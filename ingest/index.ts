@@ -26,6 +26,8 @@ export interface Delivery {
 
 export interface IngestHealth {
   storeWritable: boolean;
+  /** Why the store does not take data (the last append's error), when it does not. */
+  storeError?: string;
   influxReachable: boolean;
   backlog: number;
   lagSeconds: number;
@@ -155,8 +157,10 @@ export function startIngest(deps: IngestDeps): Ingest {
     },
     health() {
       const status = writer.getStatus();
+      const store = outbox.writable();
       return {
-        storeWritable: outbox.writable(),
+        storeWritable: store.ok,
+        ...(store.error ? { storeError: store.error } : {}),
         influxReachable: status.influxReachable,
         backlog: outbox.backlog(),
         lagSeconds: lagSeconds(),

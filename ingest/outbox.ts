@@ -56,6 +56,8 @@ interface DiskRow {
 }
 
 const DELETE_DELAY_MS = 200;
+const PROBE_INTERVAL_MS = 1000;
+const PROBE_BYTES = 64 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_rows (
@@ -100,6 +102,9 @@ export class Outbox {
   private deleteThroughId = 0; // rows through this id are gone
   private deleteTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  // The last append that could not be kept (disk full, read-only): the store counts as not writable until a write succeeds.
+  private appendFailure: { at: number; error: string } | undefined;
+  private lastProbeAt = 0;
 
   constructor(
     file: string,
@@ -165,9 +170,11 @@ export class Outbox {
         removed = this.runDelete();
       })();
     } catch (err) {
+      if (group.length > 0) this.appendFailure = { at: Date.now(), error: (err as Error).message };
       for (const p of group) p.reject(err as Error);
       return;
     }
+    if (group.length > 0) this.appendFailure = undefined;
     this.held -= removed;
     this.deleteThroughId = Math.max(this.deleteThroughId, this.deletePendingId);
     for (const p of group) {
@@ -315,14 +322,34 @@ export class Outbox {
     return () => this.listeners.delete(listener);
   }
 
-  /** A cheap write to prove the store still takes data (for /healthz). */
-  writable(): boolean {
+  /**
+   * Whether the store takes data, and why not (for /healthz). `BEGIN IMMEDIATE; ROLLBACK`
+   * needs no disk space, so after an append has failed the store stays not writable
+   * until an append succeeds or a probe write (a committed row of PROBE_BYTES, at most
+   * once a second) does.
+   */
+  writable(): { ok: boolean; error?: string } {
     try {
       this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
-      return true;
-    } catch {
-      return false;
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
     }
+    const failure = this.appendFailure;
+    if (!failure) return { ok: true };
+    const now = Date.now();
+    if (now - this.lastProbeAt >= PROBE_INTERVAL_MS) {
+      this.lastProbeAt = now;
+      try {
+        // Two commits: the blob has to reach the log, not cancel out inside one transaction.
+        this.db.prepare("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES ('write_probe', ?)").run(Buffer.alloc(PROBE_BYTES));
+        this.db.prepare("DELETE FROM outbox_meta WHERE key = 'write_probe'").run();
+        if (this.appendFailure === failure) this.appendFailure = undefined;
+        return { ok: true };
+      } catch {
+        // still failing: report the append's error
+      }
+    }
+    return { ok: false, error: `${failure.error} (append failed at ${new Date(failure.at).toISOString()})` };
   }
 
   close(): void {
