@@ -91,10 +91,9 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
     const ingest = startIngest({ dataDir: config.dataDir, bus, clock, log: log.child({ svc: 'ingest' }), metrics, influx, consumerCursor: () => alertsCursor() });
     cleanups.push(() => ingest.close());
 
-    const residents = registry.listResidents();
     const alerts = startAlerts({
       dataDir: config.dataDir, bus, clock, log: log.child({ svc: 'alerts' }), metrics,
-      residents, devices: residents.flatMap((r) => registry.listDevices(r.id)), directory: registry,
+      residents: registry.eachResident(), devices: registry.eachDevice(), directory: registry,
       scanIntervalMs: config.alerts.scanIntervalMs, escalation: config.alerts.escalation, confirmWarningsMs: config.alerts.confirmWarningsMs,
     });
     cleanups.push(() => alerts.close());

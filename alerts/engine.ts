@@ -111,7 +111,7 @@ export class AlertEngine {
   /** After a failed commit the cursor stays where the store has it until a restart replays from there. */
   private cursorFrozen = false;
 
-  constructor(private readonly deps: AlertEngineDeps, residents: readonly Resident[], devices: readonly Device[] = []) {
+  constructor(private readonly deps: AlertEngineDeps, residents: Iterable<Resident>, devices: Iterable<Device> = []) {
     this.escalation = deps.escalation ?? defaultEscalation;
     this.confirmWarningsMs = deps.confirmWarningsMs ?? 0;
     this.processedCursor = deps.store.cursor();
@@ -162,6 +162,11 @@ export class AlertEngine {
     for (let i = 0; i < table.size; i++) this.scheduleSilence(i);
     for (const alert of this.open.values()) this.scheduleEscalation(alert);
     deps.metrics.alertsOpen.set(this.open.size);
+  }
+
+  /** How many residents and devices the engine watches (for the start-up log). */
+  sizes(): { residents: number; devices: number } {
+    return { residents: this.residents.size, devices: this.devices.size };
   }
 
   // ── inputs ────────────────────────────────────────────────────────────────

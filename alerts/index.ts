@@ -39,9 +39,9 @@ export interface AlertsDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  residents: readonly Resident[];
+  residents: Iterable<Resident>; // read once, at start
   /** Every registered device, for silence deadlines from the start (read through the registry's interface). */
-  devices?: readonly Device[];
+  devices?: Iterable<Device>; // read once, at start
   /** Looks up a device the engine hears from for the first time (e.g. created after the start). */
   directory?: DeviceDirectory;
   scanIntervalMs: number; // 0 = no timer; the caller scans
@@ -83,7 +83,7 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
   // Deadlines that passed while the process was down fire on the first scan.
   scan();
   const timer = deps.scanIntervalMs > 0 ? setInterval(scan, deps.scanIntervalMs) : undefined;
-  log.info({ residents: deps.residents.length, devices: deps.devices?.length ?? 0, lastSeq: store.lastSeq(), cursor: store.cursor(), ...engine.deadlineCounts() }, 'alerts started');
+  log.info({ ...engine.sizes(), lastSeq: store.lastSeq(), cursor: store.cursor(), ...engine.deadlineCounts() }, 'alerts started');
 
   return {
     list: (q) => store.list(q),
