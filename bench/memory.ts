@@ -1,17 +1,18 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInProcessBus } from '../core/bus.js';
 import { systemClock } from '../core/clock.js';
-import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { DEVICE_SECRET_COST, hashSecret } from '../core/secrets.js';
 import { openDb } from '../core/sqlite.js';
-import { startPlatform } from '../platform.js';
+import { startManagedInfluxd } from '../influx/managed-influxd.js';
 import { openRegistry } from '../registry/store.js';
+import { startPlatformProcess, type PlatformChild } from './ingest.js';
 import type { Bench } from './run.js';
+import { rssOf } from './scaling.js';
 
 const MB = 1024 * 1024;
 export const SEED_SECRET = 'bench-shared-device-secret';
@@ -46,28 +47,33 @@ export const run: Bench = async ({ quick }) => {
   const residents = quick ? 20_000 : 100_000;
   const devicesPerResident = 3;
   const connections = quick ? 2_000 : 10_000;
-  const dataDir = mkdtempSync(join(tmpdir(), 'dh-bench-memory-'));
+  const dir = mkdtempSync(join(tmpdir(), 'dh-bench-memory-'));
+  const dataDir = join(dir, 'data');
   await seedRegistry(join(dataDir, 'registry.db'), residents, devicesPerResident);
 
-  const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', MQTT_PORT: '0', MQTT_WS_PORT: '0', ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });
-  const platform = await startPlatform(config, { log: createLogger('warn') });
-  const worker = spawn(process.execPath, [
-    fileURLToPath(new URL('./connect-worker.js', import.meta.url)),
-    JSON.stringify({ url: `mqtt://127.0.0.1:${platform.ports.mqtt}`, prefix: 'dev', count: connections, secret: SEED_SECRET, concurrency: 100 }),
-  ], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The platform runs as `npm start` runs it, in its own process: the bench runner's own heap
+  // (other benchmarks, the seeding) must not count, so RSS is read from /proc for that process.
+  const influxd = await startManagedInfluxd(join(dir, 'influxdb'), createLogger('warn'));
+  let platform: PlatformChild | undefined;
+  let worker: ChildProcess | undefined;
   try {
-    const rssIdle = process.memoryUsage().rss;
+    platform = await startPlatformProcess(influxd.url, dataDir);
+    const rssIdle = rssOf(platform.child.pid);
+    worker = spawn(process.execPath, [
+      fileURLToPath(new URL('./connect-worker.js', import.meta.url)),
+      JSON.stringify({ url: platform.mqttUrl, prefix: 'dev', count: connections, secret: SEED_SECRET, concurrency: 100 }),
+    ], { stdio: ['pipe', 'pipe', 'inherit'] });
     const started = performance.now();
     const report = await new Promise<{ connected: number; failed: number }>((resolve, reject) => {
       let out = '';
-      worker.stdout.on('data', (chunk: Buffer) => {
+      worker!.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes('\n')) resolve(JSON.parse(out) as { connected: number; failed: number });
       });
-      worker.once('exit', (code) => reject(new Error(`connect worker exited ${code}`)));
+      worker!.once('exit', (code) => reject(new Error(`connect worker exited ${code}`)));
     });
     const connectSeconds = (performance.now() - started) / 1000;
-    const rssConnected = process.memoryUsage().rss;
+    const rssConnected = rssOf(platform.child.pid);
     return [{
       name: 'memory',
       figures: {
@@ -81,12 +87,12 @@ export const run: Bench = async ({ quick }) => {
         kb_per_connection: Math.round((rssConnected - rssIdle) / 1024 / Math.max(1, report.connected)),
       },
       ratios: { rss_vs_500mb_bar: rssConnected / (500 * MB) },
-      notes: 'RSS of the process running broker, ingest, alerts and web (the load runs in another process)',
-      influxVersion: platform.influx.version,
+      notes: 'RSS of the platform process (node dist/main.js: broker, ingest, alerts and web); the load and influxd run in other processes',
     }];
   } finally {
-    worker.stdin.end();
-    await platform.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    worker?.stdin?.end();
+    await platform?.stop();
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 };
