@@ -999,20 +999,26 @@ describe('AlertEngine: disabled residents and escalation', () => {
   });
 });
 
+/** The real store, whose next commit fails when `failNext` is set (a full disk for one transaction). */
+function failingOnce(store: AlertStore): AlertStore & { failNext: boolean } {
+  const flaky = {
+    ...store,
+    failNext: false,
+    commit(unit: Parameters<AlertStore['commit']>[0]) {
+      if (flaky.failNext) {
+        flaky.failNext = false;
+        throw new Error('disk full');
+      }
+      return store.commit(unit);
+    },
+  };
+  return flaky;
+}
+
 describe('AlertEngine: a failed commit', () => {
   it('publishes nothing, forgets the changes of the failed unit, and carries on', () => {
     const store = openAlertStore(join(dir, 'alerts.db'));
-    let failNext = false;
-    const flaky: AlertStore = {
-      ...store,
-      commit(unit) {
-        if (failNext) {
-          failNext = false;
-          throw new Error('disk full');
-        }
-        return store.commit(unit);
-      },
-    };
+    const flaky = failingOnce(store);
     const bus = createInProcessBus(() => {});
     const published: Alert[] = [];
     bus.subscribe('alert', (a) => published.push(a));
@@ -1020,7 +1026,7 @@ describe('AlertEngine: a failed commit', () => {
     const engine = new AlertEngine({ store: flaky, bus, clock, log: createLogger('silent'), metrics: createMetrics() }, [resident('r-1')]);
     const sos: Observation = { residentId: 'r-1', deviceId: 'd-1', dong: DONG, type: 'sos', ts: clock.now(), receivedAt: clock.now(), fields: {} };
 
-    failNext = true;
+    flaky.failNext = true;
     expect(() => engine.handleObservations([sos])).toThrow('disk full');
     expect(published).toEqual([]);
     expect(store.unresolved()).toEqual([]);
@@ -1033,24 +1039,14 @@ describe('AlertEngine: a failed commit', () => {
 
   it('keeps the cursor below observations whose alert changes failed to commit, so a restart replays them', () => {
     const store = openAlertStore(join(dir, 'alerts.db'));
-    let failNext = false;
-    const flaky: AlertStore = {
-      ...store,
-      commit(unit) {
-        if (failNext) {
-          failNext = false;
-          throw new Error('disk full');
-        }
-        return store.commit(unit);
-      },
-    };
+    const flaky = failingOnce(store);
     const clock = new FakeClock();
     const engine = new AlertEngine({ store: flaky, bus: createInProcessBus(() => {}), clock, log: createLogger('silent'), metrics: createMetrics() }, [resident('r-1')]);
     const reading = (outboxId: number, type: Observation['type']): Observation =>
       ({ residentId: 'r-1', deviceId: 'd-1', dong: DONG, type, ts: clock.now(), receivedAt: clock.now(), fields: type === 'spo2' ? { spo2: 85 } : {}, outboxId });
     engine.handleObservations([reading(1, 'checkin_button')]);
     engine.flush();
-    failNext = true;
+    flaky.failNext = true;
     expect(() => engine.handleObservations([reading(2, 'spo2')])).toThrow('disk full');
     engine.handleObservations([reading(3, 'sos')]);
     engine.flush();
