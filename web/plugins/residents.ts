@@ -6,7 +6,7 @@ import { bandsFor } from '../../alerts/rules/vital-bands.js';
 import { PlatformError } from '../../core/errors.js';
 import { readingTypes } from '../../core/schemas/readings.js';
 import type { Alert } from '../../core/schemas/alert.js';
-import type { Resident, Staff } from '../../core/schemas/registry.js';
+import { VitalBandsSchema, type Resident, type Staff } from '../../core/schemas/registry.js';
 import type { InfluxClient } from '../../influx/client.js';
 import type { Registry } from '../../registry/store.js';
 import { requireStaff } from '../auth.js';
@@ -70,6 +70,18 @@ export async function residentsPlugin(app: FastifyInstance, { registry, alerts, 
     }
     return found.slice(0, wanted);
   };
+
+  // CONTRACT §4: a nurse overrides a resident's vital bands (e.g. SpO2 88–92 % for COPD); the engine
+  // judges the next reading by them. PUT replaces the overrides; `{}` returns to the defaults.
+  app.put<{ Params: { id: string } }>('/api/residents/:id/vital-bands', async (request) => {
+    const staff = request.staff!;
+    const resident = visibleResident(staff, request.params.id);
+    if (staff.role === 'staff') throw new PlatformError('forbidden', 'vital bands are set by a nurse, the health centre or an admin');
+    const vitalBands = parse(VitalBandsSchema, request.body);
+    const updated = registry.updateResident(resident.id, { vitalBands });
+    request.log.info({ residentId: resident.id, by: staff.username, vitals: Object.keys(vitalBands) }, 'vital bands changed');
+    return { residentId: updated.id, vitalBands: updated.vitalBands ?? {}, bands: bandsFor(updated.vitalBands) };
+  });
 
   app.get<{ Params: { id: string } }>('/api/residents/:id', async (request) => {
     const resident = visibleResident(request.staff!, request.params.id);
