@@ -8,6 +8,7 @@ export interface AlertQuery {
   status?: AlertStatus;
   level?: AlertLevel;
   dong?: string;
+  residentId?: string;
   limit: number;
   before?: number;
 }
@@ -80,6 +81,8 @@ export function openAlertStore(file: string): AlertStore {
       dong TEXT NOT NULL, status TEXT NOT NULL, level TEXT NOT NULL, body TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS alerts_seq ON alerts(seq);
     CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status, n);
+    -- An index on an expression: a resident's alerts without a column to migrate.
+    CREATE INDEX IF NOT EXISTS alerts_resident ON alerts(json_extract(body, '$.residentId'), n);
     CREATE TABLE IF NOT EXISTS activity (
       resident_id TEXT PRIMARY KEY, last_activity_at INTEGER NOT NULL, missed_fired_for INTEGER);
     CREATE TABLE IF NOT EXISTS device_state (
@@ -132,7 +135,7 @@ export function openAlertStore(file: string): AlertStore {
     return alerts;
   }
 
-  function where(q: { dongs: readonly string[] | null; status?: string; level?: string; dong?: string }, extra: string[], params: unknown[]) {
+  function where(q: { dongs: readonly string[] | null; status?: string; level?: string; dong?: string; residentId?: string }, extra: string[], params: unknown[]) {
     const clauses = [...extra];
     if (q.dongs) {
       clauses.push(`dong IN (${q.dongs.map(() => '?').join(',') || "''"})`);
@@ -149,6 +152,10 @@ export function openAlertStore(file: string): AlertStore {
     if (q.dong) {
       clauses.push('dong = ?');
       params.push(q.dong);
+    }
+    if (q.residentId) {
+      clauses.push("json_extract(body, '$.residentId') = ?");
+      params.push(q.residentId);
     }
     return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
   }

@@ -213,6 +213,19 @@ describe('the staff REST API', () => {
       expect((await stack.alerts(staffA.token)).some((a) => a.id === alert.id)).toBe(false);
       expect((await stack.alerts(staffA.token, '?status=resolved')).some((a) => a.id === alert.id)).toBe(true);
     });
+
+    it("filters the alert list by resident, still within the caller's scope", async () => {
+      const other = await stack.addResident({ dong: DONG_A, displayName: '이말순' });
+      const [mine, theirs] = [await sos(residentA), await sos(other)];
+      const listed = await stack.alerts(staffA.token, `?residentId=${residentA.id}`);
+      expect(listed.map((a) => a.id)).toContain(mine.id);
+      expect(listed.every((a) => a.residentId === residentA.id)).toBe(true);
+      expect(listed.some((a) => a.id === theirs.id)).toBe(false);
+      // Another dong's staff asking for A's resident get an empty list, not A's alerts.
+      expect(await stack.alerts(staffB.token, `?residentId=${residentA.id}`)).toEqual([]);
+      expect((await stack.api<ErrorBody>('/api/alerts?residentId=a/b', { token: staffA.token })).status).toBe(400);
+      for (const a of [mine, theirs]) await stack.api(`/api/alerts/${a.id}/resolve`, { body: { outcome: 'false_alarm' }, token: staffA.token });
+    });
   });
 
   describe('the registry (admin)', () => {

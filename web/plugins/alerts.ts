@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AlertsService } from '../../alerts/index.js';
 import { levels, statuses } from '../../core/schemas/alert.js';
+import { IdSchema } from '../../core/schemas/registry.js';
 import type { Registry } from '../../registry/store.js';
 import { alertActions, performAlertAction, visibleAlert } from '../alert-actions.js';
 import { requireStaff } from '../auth.js';
@@ -12,6 +13,7 @@ const ListQuerySchema = z.object({
   status: z.enum(statuses).optional(),
   level: z.enum(levels).optional(),
   dong: z.string().max(32).optional(),
+  residentId: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });

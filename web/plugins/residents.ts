@@ -58,18 +58,8 @@ export async function residentsPlugin(app: FastifyInstance, { registry, alerts, 
     };
   });
 
-  /** The alerts store has no resident filter: walk the dong's alerts newest first, a bounded number of pages. */
-  const alertsOf = (resident: Resident, status: 'resolved' | undefined, wanted: number): Alert[] => {
-    const found: Alert[] = [];
-    let before: number | undefined;
-    for (let page = 0; page < 5 && found.length < wanted; page++) {
-      const res = alerts.list({ dongs: [resident.dong], limit: 1000, ...(status ? { status } : {}), ...(before ? { before } : {}) });
-      found.push(...res.alerts.filter((a) => a.residentId === resident.id));
-      if (res.next === null) break;
-      before = res.next;
-    }
-    return found.slice(0, wanted);
-  };
+  const alertsOf = (resident: Resident, status: 'resolved' | undefined, wanted: number): Alert[] =>
+    alerts.list({ dongs: [resident.dong], residentId: resident.id, limit: wanted, ...(status ? { status } : {}) }).alerts;
 
   // CONTRACT §4: a nurse overrides a resident's vital bands (e.g. SpO2 88–92 % for COPD); the engine
   // judges the next reading by them. PUT replaces the overrides; `{}` returns to the defaults.
