@@ -1,32 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/logger.js';
-import { freePort, waitFor } from '../core/net.js';
+import { waitFor } from '../core/net.js';
 import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
+import { ADMIN_PASSWORD, cpuSeconds, startPlatformProcess, type PlatformChild } from './support.js';
 
-const ADMIN_PASSWORD = 'bench-admin-password';
 const DONG = '1111051500';
 const RAW_DB = 'bench_raw';
 const RAW_BATCH = 5000;
 const RAW_IN_FLIGHT = 4;
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
-  }
-}
 
 /** The same point shape the platform writes: measurement heart_rate, tags device/dong/resident/type, one float field, ms. */
 function rawBatch(series: number, start: number, count: number, baseTs: number): string {
@@ -69,47 +59,6 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number)
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   return { points: next, seconds };
-}
-
-export interface PlatformChild {
-  child: ChildProcess;
-  httpUrl: string;
-  mqttUrl: string;
-  stop(): Promise<void>;
-}
-
-/** The platform as `npm start` runs it, in its own process, writing to the bench's influxd. */
-export async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
-  const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
-  const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  // BENCH_PLATFORM_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the platform (not allowed in NODE_OPTIONS).
-  const nodeArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: {
-      ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxUrl, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws),
-      ADMIN_PASSWORD, LOG_LEVEL: 'warn',
-      // The bench measures the data path, not the per-device limiter (which still runs for every message).
-      MQTT_DEVICE_RATE: '1000000', MQTT_DEVICE_BURST: '1000000',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  let running = true;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    running = false;
-    resolve();
-  }));
-  const httpUrl = `http://127.0.0.1:${http}`;
-  await waitFor(async () => {
-    if (!running) throw new Error('the platform exited');
-    return (await fetch(`${httpUrl}/healthz`)).status === 200;
-  }, 60_000, 'the platform');
-  return {
-    child, httpUrl, mqttUrl: `mqtt://127.0.0.1:${mqtt}`,
-    async stop() {
-      if (running) child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function provision(platform: PlatformChild, count: number, label: string): Promise<{ id: string; secret: string }[]> {

@@ -3,45 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInProcessBus } from '../core/bus.js';
-import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
-import { DEVICE_SECRET_COST, hashSecret } from '../core/secrets.js';
-import { openDb } from '../core/sqlite.js';
 import { startManagedInfluxd } from '../influx/managed-influxd.js';
-import { openRegistry } from '../registry/store.js';
-import { startPlatformProcess, type PlatformChild } from './ingest.js';
 import type { Bench } from './run.js';
-import { rssOf } from './scaling.js';
+import { rssOf, SEED_SECRET, seedRegistry, startPlatformProcess, type PlatformChild } from './support.js';
 
 const MB = 1024 * 1024;
-export const SEED_SECRET = 'bench-shared-device-secret';
-
-/**
- * Seeds the registry in one transaction. Going through createDevice would
- * cost one scrypt hash and one fsync per device (minutes for 300,000); the
- * bench writes the same rows with one precomputed hash instead.
- */
-export async function seedRegistry(file: string, residents: number, devicesPerResident: number): Promise<void> {
-  openRegistry(file, { bus: createInProcessBus(() => {}), clock: systemClock }).close(); // creates the schema
-  const hash = await hashSecret(SEED_SECRET, DEVICE_SECRET_COST);
-  const db = openDb(file);
-  const now = Date.now();
-  const addResident = db.prepare('INSERT INTO residents (id, dong, body, enabled, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)');
-  const addDevice = db.prepare('INSERT INTO devices (id, resident_id, kind, offline_after_minutes, enabled, secret_hash, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)');
-  const kinds = ['motion_sensor', 'smart_plug', 'bp_monitor'];
-  db.transaction(() => {
-    for (let r = 0; r < residents; r++) {
-      const id = `r-${r}`;
-      addResident.run(id, `dong-${r % 426}`, JSON.stringify({ displayName: `resident ${r}`, inactivityHours: 24 }), now, now);
-      for (let k = 0; k < devicesPerResident; k++) {
-        addDevice.run(`dev-${r * devicesPerResident + k}`, id, kinds[k % kinds.length], 60, hash, now);
-      }
-    }
-  })();
-  db.close();
-}
-
 /** RSS of the platform with a Seoul-sized registry and 10,000 devices connected (bar ≤ 500 MB). */
 export const run: Bench = async ({ quick }) => {
   const residents = quick ? 20_000 : 100_000;

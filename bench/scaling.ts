@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,26 +7,15 @@ import { createLogger } from '../core/logger.js';
 import { waitFor } from '../core/net.js';
 import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd } from '../influx/managed-influxd.js';
-import { cpuSeconds, startPlatformProcess, type PlatformChild } from './ingest.js';
-import { SEED_SECRET, seedRegistry } from './memory.js';
 import type { RateJob, RateResult } from './rate-worker.js';
 import type { Bench, BenchResult } from './run.js';
+import { cpuSeconds, rssOf, SEED_SECRET, seedRegistry, startPlatformProcess, type PlatformChild } from './support.js';
 
 const MB = 1024 * 1024;
 const BASE_DEVICES = 250;
 const STEPS = [1, 2, 4];
 const PER_DEVICE_RATE = 10; // readings/s per device: 2,500 / 5,000 / 10,000 readings/s offered
 
-/** Resident set size of a process, from /proc (bytes). */
-export function rssOf(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 /** Runs bench/rate-worker in a child process; `onProgress` gets its progress lines. */
 export function runRate(job: RateJob, onProgress?: (p: { sent: number; acked: number; behind: number; at: number }) => void): Promise<RateResult> {

@@ -8,8 +8,8 @@ import { createLogger } from '../core/logger.js';
 import { freePort, waitFor } from '../core/net.js';
 import { connectInflux } from '../influx/client.js';
 import { startManagedInfluxd } from '../influx/managed-influxd.js';
-import { SEED_SECRET, seedRegistry } from './memory.js';
-import { countHeartRate, rssOf, runRate } from './scaling.js';
+import { countHeartRate, runRate } from './scaling.js';
+import { rssOf, SEED_SECRET, seedRegistry } from './support.js';
 
 /**
  * `npm run soak [-- --minutes N --devices N --rate R]`: steady load for N

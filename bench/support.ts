@@ -1,11 +1,20 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInProcessBus } from '../core/bus.js';
+import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
+import { freePort, waitFor } from '../core/net.js';
+import { DEVICE_SECRET_COST, hashSecret } from '../core/secrets.js';
+import { openDb } from '../core/sqlite.js';
 import { startPlatform, type Platform } from '../platform.js';
+import { openRegistry } from '../registry/store.js';
+
+/** The administrator password of every platform a benchmark starts. */
+export const ADMIN_PASSWORD = 'bench-admin-password';
 
 export interface LoadJob {
   url: string;
@@ -35,7 +44,7 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
 /** The whole platform in this process on free ports, with its own managed influxd, in a temp DATA_DIR. */
 export async function startBenchPlatform(env: Record<string, string> = {}): Promise<{ platform: Platform; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dh-bench-'));
-  const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', MQTT_PORT: '0', MQTT_WS_PORT: '0', ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn', ...env });
+  const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', MQTT_PORT: '0', MQTT_WS_PORT: '0', ADMIN_PASSWORD, LOG_LEVEL: 'warn', ...env });
   const platform = await startPlatform(config, { log: createLogger('warn') });
   return {
     platform,
@@ -44,4 +53,96 @@ export async function startBenchPlatform(env: Record<string, string> = {}): Prom
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+// ── processes and seeding shared by the benchmarks ──
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size of a process, from /proc (bytes). */
+export function rssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface PlatformChild {
+  child: ChildProcess;
+  httpUrl: string;
+  mqttUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The platform as `npm start` runs it, in its own process, writing to the bench's influxd. */
+export async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
+  const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  // BENCH_PLATFORM_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the platform (not allowed in NODE_OPTIONS).
+  const nodeArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, main], {
+    env: {
+      ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxUrl, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws),
+      ADMIN_PASSWORD, LOG_LEVEL: 'warn',
+      // The bench measures the data path, not the per-device limiter (which still runs for every message).
+      MQTT_DEVICE_RATE: '1000000', MQTT_DEVICE_BURST: '1000000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let running = true;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running = false;
+    resolve();
+  }));
+  const httpUrl = `http://127.0.0.1:${http}`;
+  await waitFor(async () => {
+    if (!running) throw new Error('the platform exited');
+    return (await fetch(`${httpUrl}/healthz`)).status === 200;
+  }, 60_000, 'the platform');
+  return {
+    child, httpUrl, mqttUrl: `mqtt://127.0.0.1:${mqtt}`,
+    async stop() {
+      if (running) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export const SEED_SECRET = 'bench-shared-device-secret';
+
+/**
+ * Seeds the registry in one transaction. Going through createDevice would
+ * cost one scrypt hash and one fsync per device (minutes for 300,000); the
+ * bench writes the same rows with one precomputed hash instead.
+ */
+export async function seedRegistry(file: string, residents: number, devicesPerResident: number): Promise<void> {
+  openRegistry(file, { bus: createInProcessBus(() => {}), clock: systemClock }).close(); // creates the schema
+  const hash = await hashSecret(SEED_SECRET, DEVICE_SECRET_COST);
+  const db = openDb(file);
+  const now = Date.now();
+  const addResident = db.prepare('INSERT INTO residents (id, dong, body, enabled, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)');
+  const addDevice = db.prepare('INSERT INTO devices (id, resident_id, kind, offline_after_minutes, enabled, secret_hash, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)');
+  const kinds = ['motion_sensor', 'smart_plug', 'bp_monitor'];
+  db.transaction(() => {
+    for (let r = 0; r < residents; r++) {
+      const id = `r-${r}`;
+      addResident.run(id, `dong-${r % 426}`, JSON.stringify({ displayName: `resident ${r}`, inactivityHours: 24 }), now, now);
+      for (let k = 0; k < devicesPerResident; k++) {
+        addDevice.run(`dev-${r * devicesPerResident + k}`, id, kinds[k % kinds.length], 60, hash, now);
+      }
+    }
+  })();
+  db.close();
 }
