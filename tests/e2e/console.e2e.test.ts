@@ -69,12 +69,7 @@ describe('the live console in a real Chromium', () => {
   }
 
   async function alertOf(residentId: string, kind: string): Promise<Alert> {
-    let alert: Alert | undefined;
-    await waitFor(async () => {
-      alert = (await stack.alerts()).find((a) => a.residentId === residentId && a.kind === kind);
-      return alert !== undefined;
-    }, 10_000, `the ${kind} alert over REST`);
-    return alert!;
+    return stack.waitForAlert((a) => a.residentId === residentId && a.kind === kind, `the ${kind} alert over REST`);
   }
 
   function consoleSocket(token: string): { socket: Socket; alerts: Alert[] } {

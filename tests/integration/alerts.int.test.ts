@@ -90,11 +90,7 @@ describe('alerts on the real stack', () => {
       token: stack.adminToken, body: { residentId: resident.id, kind: 'motion_sensor', offlineAfterMinutes: 0.05 },
     });
     expect(status).toBe(201);
-    let alert: Alert | undefined;
-    await waitFor(async () => {
-      alert = (await stack.alerts()).find((a) => a.residentId === resident.id && a.kind === 'device_offline');
-      return alert !== undefined;
-    }, 20_000, 'device_offline');
+    const alert = await stack.waitForAlert((a) => a.residentId === resident.id && a.kind === 'device_offline', 'device_offline', { timeoutMs: 20_000 });
     expect(alert).toMatchObject({ rule: body.id, severity: 'info', level: 'dong', detail: { type: 'device_offline', deviceId: body.id, cause: 'silence' } });
   });
 });
@@ -112,11 +108,7 @@ describe('alerts across a restart of the real stack', () => {
     const client = await stack.connectDevice(button);
     await client.publishAsync(`dh/v1/devices/${button.id}/readings`, JSON.stringify({ type: 'sos' }), { qos: 1 });
     await client.endAsync();
-    let before: Alert | undefined;
-    await waitFor(async () => {
-      before = (await stack!.alerts()).find((a) => a.residentId === resident.id && a.kind === 'sos');
-      return before !== undefined;
-    }, 10_000, 'the sos alert');
+    const before = await stack.waitForAlert((a) => a.residentId === resident.id && a.kind === 'sos', 'the sos alert');
     const noted = await stack.api<Alert>(`/api/alerts/${before!.id}/note`, { token: stack.adminToken, body: { note: '전화 안 받음' } });
     expect(noted.status).toBe(200);
     const dataDir = stack.dataDir;

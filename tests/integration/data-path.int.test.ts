@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../core/schemas/alert.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 
 const DONG = '1111051500';
@@ -31,11 +30,7 @@ describe('the data path, device to alert, on real parts', () => {
       const point = Object.fromEntries(series!.columns.map((c, i) => [c, series!.values[0]![i]]));
       expect(point).toMatchObject({ time: ts, spo2: 85, pulse: 88, resident: resident.id, device: device.id, dong: DONG, type: 'spo2' });
 
-      let alert: Alert | undefined;
-      await waitFor(async () => {
-        alert = (await stack.alerts()).find((a) => a.residentId === resident.id);
-        return alert !== undefined;
-      }, 5000, 'the alert');
+      const alert = await stack.waitForAlert((a) => a.residentId === resident.id, 'the alert', { timeoutMs: 5000 });
       expect(alert).toMatchObject({ kind: 'abnormal_vital', rule: 'spo2', severity: 'critical', status: 'open', level: 'dong', dong: DONG, lastValue: 85 });
     } finally {
       await client.endAsync();
@@ -66,11 +61,7 @@ describe('the data path, device to alert, on real parts', () => {
 
   it('raises missed_checkin in real time for a resident with a 3.6-second window and no activity', async () => {
     const resident = await stack.addResident({ dong: DONG, inactivityHours: 0.001 });
-    let alert: Alert | undefined;
-    await waitFor(async () => {
-      alert = (await stack.alerts()).find((a) => a.residentId === resident.id);
-      return alert !== undefined;
-    }, 20_000, 'missed_checkin');
+    const alert = await stack.waitForAlert((a) => a.residentId === resident.id, 'missed_checkin', { timeoutMs: 20_000 });
     expect(alert).toMatchObject({ kind: 'missed_checkin', rule: 'inactivity', severity: 'warning', status: 'open' });
     expect(alert!.openedAt - (await stack.api<{ createdAt: number }>(`/api/residents/${resident.id}`, { token: stack.adminToken })).body.createdAt).toBeGreaterThanOrEqual(3600);
   });

@@ -34,12 +34,7 @@ describe('the staff REST API', () => {
     const client = await stack.connectDevice(device);
     await client.publishAsync(`dh/v1/devices/${device.id}/readings`, JSON.stringify({ type: 'sos' }), { qos: 1 });
     await client.endAsync();
-    let alert: Alert | undefined;
-    await waitFor(async () => {
-      alert = (await stack.alerts()).find((a) => a.residentId === resident.id && a.kind === 'sos' && a.status === 'open');
-      return alert !== undefined;
-    }, 10_000, 'the sos alert');
-    return alert!;
+    return stack.waitForAlert((a) => a.residentId === resident.id && a.kind === 'sos' && a.status === 'open', 'the sos alert');
   }
 
   describe('sessions', () => {

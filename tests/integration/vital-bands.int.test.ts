@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../core/schemas/alert.js';
-import { startStack, waitFor, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const DONG = '1111051500';
 const OTHER_DONG = '1111053000';
@@ -40,11 +39,8 @@ describe("a nurse's per-resident vital bands", () => {
     await client.publishAsync(topic, JSON.stringify({ type: 'spo2', spo2: 84, ts: now - 1000 }), { qos: 1 });
     await client.endAsync();
 
-    let alerts: Alert[] = [];
-    await waitFor(async () => {
-      alerts = (await stack.alerts(nurse.token)).filter((a) => a.residentId === resident.id);
-      return alerts.length > 0;
-    }, 10_000, 'the alert for SpO2 84');
+    await stack.waitForAlert((a) => a.residentId === resident.id, 'the alert for SpO2 84', { token: nurse.token });
+    const alerts = (await stack.alerts(nurse.token)).filter((a) => a.residentId === resident.id);
     // 91 raised nothing under the nurse's bands; 84 is critical under them.
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ kind: 'abnormal_vital', rule: 'spo2', severity: 'critical', lastValue: 84, count: 1 });

@@ -65,12 +65,7 @@ describe('the console socket', () => {
     const device = await stack.connectDevice(button);
     await device.publishAsync(`dh/v1/devices/${button.id}/readings`, JSON.stringify({ type: 'sos' }), { qos: 1 });
     await device.endAsync();
-    let alert: Alert | undefined;
-    await waitFor(async () => {
-      alert = (await stack.alerts()).find((a) => a.kind === 'sos' && !before.has(a.id) && a.status === 'open');
-      return alert !== undefined;
-    }, 10_000, 'the sos alert');
-    return alert!;
+    return stack.waitForAlert((a) => a.kind === 'sos' && !before.has(a.id) && a.status === 'open', 'the sos alert');
   }
 
   async function resolveAll(): Promise<void> {
@@ -115,17 +110,13 @@ describe('the console socket', () => {
     const band = await stack.connectDevice(fallDevice);
     await band.publishAsync(`dh/v1/devices/${fallDevice.id}/readings`, JSON.stringify({ type: 'fall', confidence: 0.9 }), { qos: 1 });
     await band.endAsync();
-    let fall: Alert | undefined;
-    await waitFor(async () => {
-      fall = (await stack.alerts(staffA.token)).find((a) => a.kind === 'fall');
-      return fall !== undefined;
-    }, 10_000, 'the fall alert');
+    const fall = await stack.waitForAlert((a) => a.kind === 'fall', 'the fall alert', { token: staffA.token });
 
     const again = await connect(staffA.token, cursor);
     expect(again.ready[0]!.alertsBefore).toBe(again.alerts.length);
     const replayedIds = again.alerts.map((a) => a.id);
     expect(replayedIds).toContain(one.id);
-    expect(replayedIds).toContain(fall!.id);
+    expect(replayedIds).toContain(fall.id);
     expect(replayedIds).not.toContain(other.id);
     const seqs = again.alerts.map((a) => a.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));

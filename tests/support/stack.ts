@@ -8,7 +8,9 @@ import type { Alert } from '../../core/schemas/alert.js';
 import type { DeviceKind, ResidentInput } from '../../core/schemas/registry.js';
 import { startPlatform, type Platform } from '../../platform.js';
 
-export { waitFor } from '../../core/net.js';
+import { waitFor } from '../../core/net.js';
+
+export { waitFor };
 
 export const ADMIN_PASSWORD = 'test-admin-password';
 
@@ -26,6 +28,8 @@ export interface Stack {
   addStaff(username: string, role: 'staff' | 'nurse' | 'health_center' | 'admin', dongs: string[]): Promise<{ username: string; password: string; token: string }>;
   connectDevice(device: { id: string; secret: string }, options?: IClientOptions): Promise<MqttClient>;
   alerts(token?: string, query?: string): Promise<Alert[]>;
+  /** Polls the alert list (as `token`, the admin by default) until an alert matches, and returns it. */
+  waitForAlert(match: (alert: Alert) => boolean, what: string, options?: { token?: string; timeoutMs?: number }): Promise<Alert>;
   /** Stops the platform, keeping its DATA_DIR (for restart tests). */
   stop(): Promise<void>;
   /** Stops the platform and removes its DATA_DIR. */
@@ -76,6 +80,8 @@ export async function startStack(env: Record<string, string> = {}, reuseDataDir?
     if (r.status >= 300) throw new Error(`${what} → ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   };
+  const listAlerts = async (token = adminToken, query = ''): Promise<Alert[]> =>
+    must(await api<{ alerts: Alert[] }>(`/api/alerts${query}`, { token }), 'list alerts').alerts;
   let closed = false;
   const stop = async () => {
     if (closed) return;
@@ -105,8 +111,14 @@ export async function startStack(env: Record<string, string> = {}, reuseDataDir?
       mqtt.connectAsync(mqttUrl, {
         clientId: device.id, username: device.id, password: device.secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options,
       }),
-    async alerts(token = adminToken, query = '') {
-      return must(await api<{ alerts: Alert[] }>(`/api/alerts${query}`, { token }), 'list alerts').alerts;
+    alerts: listAlerts,
+    async waitForAlert(match, what, { token = adminToken, timeoutMs = 10_000 } = {}) {
+      let found: Alert | undefined;
+      await waitFor(async () => {
+        found = (await listAlerts(token)).find(match);
+        return found !== undefined;
+      }, timeoutMs, what);
+      return found!;
     },
     stop,
     async close() {
