@@ -958,14 +958,14 @@ function showBanner(key) {
   banner.hidden = !key;
 }
 
+/** The login form, or the console with its header controls: never both. */
+function showSignedIn(signedIn) {
+  $('#login-view').hidden = signedIn;
+  for (const id of ['#console-view', '#nav', '#connection', '#user-name', '#logout', '#sound-toggle']) $(id).hidden = !signedIn;
+}
+
 function showLogin(messageKey) {
-  $('#console-view').hidden = true;
-  $('#nav').hidden = true;
-  $('#login-view').hidden = false;
-  $('#connection').hidden = true;
-  $('#user-name').hidden = true;
-  $('#logout').hidden = true;
-  $('#sound-toggle').hidden = true;
+  showSignedIn(false);
   const error = $('#login-error');
   error.textContent = messageKey ? t(messageKey) : '';
   error.hidden = !messageKey;
@@ -1009,13 +1009,7 @@ function sessionExpired() {
 
 async function startConsole(staff) {
   state.staff = staff;
-  $('#login-view').hidden = true;
-  $('#console-view').hidden = false;
-  $('#connection').hidden = false;
-  $('#user-name').hidden = false;
-  $('#logout').hidden = false;
-  $('#sound-toggle').hidden = false;
-  $('#nav').hidden = false;
+  showSignedIn(true);
   applyStaticText();
   renderNav();
   rebuildDongOptions();
