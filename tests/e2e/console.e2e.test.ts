@@ -26,7 +26,9 @@ describe('the live console in a real Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+    // One after the other: if Chromium fails to start, afterAll still closes the stack (and its influxd).
+    stack = await startStack();
+    browser = await launchChromium();
     proxy = await startCutProxy(stack.platform.ports.http);
     staffA = await stack.addStaff('staff-a', 'staff', [DONG_A]);
     nurseA = await stack.addStaff('nurse-a', 'nurse', [DONG_A]);

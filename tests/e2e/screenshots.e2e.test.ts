@@ -20,7 +20,9 @@ describe('console screenshots with demo data', () => {
 
   beforeAll(async () => {
     mkdirSync(outDir, { recursive: true });
-    [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+    // One after the other: if Chromium fails to start, afterAll still closes the stack (and its influxd).
+    stack = await startStack();
+    browser = await launchChromium();
     demo = await seedDemo(stack);
     const staff = await stack.api('/api/staff', {
       token: stack.adminToken, body: { username: 'kim.bokji', password: 'demo-password-1', displayName: '김지현', role: 'staff', dongs: [DEMO_DONG_A, DEMO_DONG_B] },
