@@ -135,27 +135,24 @@ export function openAlertStore(file: string): AlertStore {
     return alerts;
   }
 
-  function where(q: { dongs: readonly string[] | null; status?: string; level?: string; dong?: string; residentId?: string }, extra: string[], params: unknown[]) {
+  // Each optional filter of AlertQuery and the SQL it compares with (the expression has an index).
+  const equalityFilters = [
+    ['status', 'status'],
+    ['level', 'level'],
+    ['dong', 'dong'],
+    ['residentId', "json_extract(body, '$.residentId')"],
+  ] as const;
+
+  function where(q: Pick<AlertQuery, 'dongs' | 'status' | 'level' | 'dong' | 'residentId'>, extra: string[], params: unknown[]) {
     const clauses = [...extra];
     if (q.dongs) {
       clauses.push(`dong IN (${q.dongs.map(() => '?').join(',') || "''"})`);
       params.push(...q.dongs);
     }
-    if (q.status) {
-      clauses.push('status = ?');
-      params.push(q.status);
-    }
-    if (q.level) {
-      clauses.push('level = ?');
-      params.push(q.level);
-    }
-    if (q.dong) {
-      clauses.push('dong = ?');
-      params.push(q.dong);
-    }
-    if (q.residentId) {
-      clauses.push("json_extract(body, '$.residentId') = ?");
-      params.push(q.residentId);
+    for (const [key, sql] of equalityFilters) {
+      if (!q[key]) continue; // an empty `?dong=` filters nothing, as before
+      clauses.push(`${sql} = ?`);
+      params.push(q[key]);
     }
     return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
   }
