@@ -70,7 +70,7 @@ export interface IngestDeps {
   redeliveryWindowMs?: number;
 }
 
-const defaultOutboxOptions: OutboxOptions = { memoryReadings: 200_000, receiptSlots: 65_536 };
+const defaultOutboxOptions: OutboxOptions = { memoryReadings: 200_000, receiptSlots: 65_536, holdMs: 1000 };
 const REDELIVERY_WINDOW_MS = 10 * 60_000;
 const REPLAY_CHUNK_ROWS = 500;
 
@@ -124,7 +124,6 @@ export function startIngest(deps: IngestDeps): Ingest {
       let stampedOnReceipt = false;
       const perType: Record<string, number> = {};
       for (const r of readings) {
-        r.ts = Math.trunc(r.ts); // InfluxDB takes integer ms; a device may send 1764201600000.5
         if (r.ts === receivedAt) stampedOnReceipt = true; // no ts of its own (or exactly now)
         perType[r.type] = (perType[r.type] ?? 0) + 1;
       }
@@ -136,7 +135,7 @@ export function startIngest(deps: IngestDeps): Ingest {
         receipts.set(receipt);
       }
       const message = { device, at: receivedAt, readings: readings as readonly ValidReading[] };
-      const firstId = await outbox.append({ ...message, lines: readingLines(device, readings), ...(receipt ? { receipt } : {}) });
+      const firstId = await outbox.append({ ...message, payload, lines: readingLines(device, readings), ...(receipt ? { receipt } : {}) });
       bus.publish('observations', toObservations(message, firstId));
       return errors;
     },

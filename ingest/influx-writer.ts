@@ -72,7 +72,14 @@ export class InfluxWriter {
       if (this.wake) this.wake();
       else this.appended = true;
     });
+    outbox.holdWhenFull(true);
     this.done = this.loop();
+  }
+
+  /** Appends wait for room in the line budget only while InfluxDB takes writes (Outbox.holdWhenFull). */
+  private setReachable(reachable: boolean): void {
+    this.status.influxReachable = reachable;
+    this.outbox.holdWhenFull(reachable);
   }
 
   getStatus(): Readonly<WriterStatus> {
@@ -134,7 +141,7 @@ export class InfluxWriter {
       if (reachable !== this.status.influxReachable) {
         if (reachable) this.log.info('influxdb reachable again');
         else this.log.warn('influxdb does not answer /ping');
-        this.status.influxReachable = reachable;
+        this.setReachable(reachable);
         if (reachable) delete this.status.lastError;
         else this.status.lastError = 'influxdb does not answer /ping';
       }
@@ -165,7 +172,7 @@ export class InfluxWriter {
         this.backoff = this.options.minBackoffMs;
         this.metrics.influxWritten.inc(batch.readings);
         if (!this.status.influxReachable) this.log.info('influxdb reachable again; draining the outbox');
-        this.status.influxReachable = true;
+        this.setReachable(true);
         this.status.lastWriteAt = Date.now();
         delete this.status.lastError;
         this.advance();
@@ -174,7 +181,7 @@ export class InfluxWriter {
         batch.state = 'failed';
         this.metrics.influxFailures.inc();
         if (this.status.influxReachable) this.log.warn({ err: err.message, backlog: this.outbox.backlog() }, 'influxdb write failed; readings stay in the outbox');
-        this.status.influxReachable = false;
+        this.setReachable(false);
         this.status.lastError = err.message;
       })
       .finally(() => this.inFlight.delete(request));
@@ -240,6 +247,7 @@ export class InfluxWriter {
 
   async close(): Promise<void> {
     this.running = false;
+    this.outbox.holdWhenFull(false);
     this.unsubscribe();
     this.stop?.();
     await this.done;

@@ -23,8 +23,10 @@ class FakeInflux implements InfluxClient {
   lines: string[] = [];
   requests = 0;
   refuse: (line: string) => boolean = () => false;
+  stall: Promise<void> | undefined; // a slow InfluxDB: writes wait for it
   async writeLines(blocks: readonly string[]) {
     this.requests++;
+    await this.stall;
     if (!this.up) throw new Error('connect ECONNREFUSED');
     const lines = blocks.flatMap((b) => b.split('\n'));
     if (lines.some(this.refuse)) throw Object.assign(new Error('unable to parse'), { statusCode: 400, body: '{"error":"unable to parse"}' });
@@ -128,6 +130,20 @@ describe('ingest: outbox, writer and replay', () => {
     expect(published[0]!.receivedAt).toBe(clock.now());
   });
 
+  it('replays a stored message as it was accepted: the good readings of a mixed batch, a missing ts as the receipt time', async () => {
+    let ing = start({ consumerCursor: () => 0 });
+    const body = payload({ readings: [{ type: 'spo2', spo2: 101 }, { type: 'spo2', spo2: 93 }, { type: 'heart_rate', bpm: 72, ts: clock.now() - 5000.7 }] });
+    await ing.accept(device, body);
+    const accepted = published.map(({ type, ts, fields, outboxId }) => ({ type, ts, fields, outboxId }));
+    await ing.close();
+    clock.advance(60_000); // replay validates with the receipt time, not now
+    published.length = 0;
+    ing = start({ consumerCursor: () => 0 });
+    expect(ing.replay(0)).toBe(2);
+    expect(published.map(({ type, ts, fields, outboxId }) => ({ type, ts, fields, outboxId }))).toEqual(accepted);
+    expect(accepted.map((o) => o.ts)).toEqual([clock.now() - 60_000, Math.trunc(clock.now() - 65_000.7)]);
+  });
+
   it('keeps everything while InfluxDB is away and writes each reading once it is back', async () => {
     influx.up = false;
     const ing = start({ outbox: { memoryReadings: 50 } }); // most rows must come back from disk
@@ -140,6 +156,47 @@ describe('ingest: outbox, writer and replay', () => {
     await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
     expect(new Set(influx.lines).size).toBe(300);
     expect(ing.health().influxReachable).toBe(true);
+  });
+
+  it('holds an append while the lines in memory fill their budget and InfluxDB drains, until the writer catches up', async () => {
+    let unstall!: () => void;
+    influx.stall = new Promise((resolve) => (unstall = resolve));
+    const ing = start({ outbox: { memoryReadings: 20, holdMs: 60_000 } });
+    const batch = (from: number) => payload({ readings: Array.from({ length: 10 }, (_, k) => reading(from + k, clock)) });
+    await ing.accept(device, batch(0));
+    await ing.accept(device, batch(10));
+    let accepted = false;
+    const held = ing.accept(device, payload(reading(20, clock))).then(() => (accepted = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(accepted).toBe(false); // not durable yet, so no PUBACK
+    expect(published).toHaveLength(20);
+    unstall();
+    await held;
+    expect(published.map((o) => o.outboxId)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    await waitFor(() => influx.lines.length === 21, 5000, 'the writer');
+  });
+
+  it('holds an append no longer than holdMs, then keeps it and reads its line back from disk', async () => {
+    let unstall!: () => void;
+    influx.stall = new Promise((resolve) => (unstall = resolve));
+    const ing = start({ outbox: { memoryReadings: 10, holdMs: 50 } });
+    await ing.accept(device, payload({ readings: Array.from({ length: 10 }, (_, k) => reading(k, clock)) }));
+    await ing.accept(device, payload(reading(10, clock))); // resolves while InfluxDB still stalls
+    expect(published).toHaveLength(11);
+    unstall();
+    await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
+    expect(new Set(influx.lines).size).toBe(11);
+  });
+
+  it('never holds an append while InfluxDB is away', async () => {
+    influx.up = false;
+    const ing = start({ outbox: { memoryReadings: 10, holdMs: 60_000 } });
+    await waitFor(() => !ing.health().influxReachable, 5000, 'the writer to notice');
+    for (let i = 0; i < 5; i++) await ing.accept(device, payload({ readings: Array.from({ length: 10 }, (_, k) => reading(i * 10 + k, clock)) }));
+    expect(ing.health().backlog).toBe(50);
+    influx.up = true;
+    await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
+    expect(new Set(influx.lines).size).toBe(50);
   });
 
   it('drops only the line InfluxDB refuses and stores the rest of its batch', async () => {

@@ -1,4 +1,4 @@
-import { MAX_BATCH_READINGS, type ValidReading } from '../core/schemas/readings.js';
+import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../core/schemas/readings.js';
 import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
 import { readingLines } from './line-protocol.js';
@@ -7,7 +7,8 @@ import type { Receipt } from './receipts.js';
 /** One accepted message: its good readings, validated, with their line protocol. */
 export interface OutboxEntry {
   device: DeviceIdentity;
-  at: number; // receipt time, epoch ms
+  at: number; // receipt time, epoch ms: the `now` the payload was validated with
+  payload: Buffer; // the message as received: validating it again with `at` gives `readings`
   readings: readonly ValidReading[];
   lines: string; // the readings as line protocol, one line each
   receipt?: Receipt; // kept so a redelivery after a restart gets the same receipt time
@@ -34,12 +35,14 @@ export interface OutboxOptions {
   memoryReadings: number;
   /** How many receipt times of redeliverable messages are kept on disk. */
   receiptSlots: number;
+  /** The longest an append waits for room in the line budget while the writer drains (see `holdWhenFull`). */
+  holdMs: number;
 }
 
 interface PendingAppend {
   id: number;
   entry: OutboxEntry;
-  readingsJson: string;
+  heldUntil: number; // epoch ms; only for an append waiting for room
   resolve(id: number): void;
   reject(err: Error): void;
 }
@@ -53,6 +56,7 @@ interface DiskRow {
   dong: string;
   readings: string | null;
   lines: string | null;
+  payload: Buffer | null;
 }
 
 const DELETE_DELAY_MS = 200;
@@ -63,8 +67,9 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_rows (
   id INTEGER PRIMARY KEY, n INTEGER NOT NULL, at INTEGER NOT NULL,
   device TEXT NOT NULL, resident TEXT NOT NULL, dong TEXT NOT NULL,
-  readings TEXT, -- JSON [{type, ts, fields}] as validated
-  lines TEXT); -- only rows moved from the first outbox (line protocol, no readings)
+  readings TEXT, -- rows of the second outbox: JSON [{type, ts, fields}] as validated
+  lines TEXT, -- rows moved from the first outbox (line protocol, no readings)
+  payload BLOB); -- the message as received, validated again with \`at\` when read back
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (slot INTEGER PRIMARY KEY, key TEXT NOT NULL, digest TEXT NOT NULL, at INTEGER NOT NULL);
 `;
@@ -79,14 +84,24 @@ CREATE TABLE IF NOT EXISTS receipts (slot INTEGER PRIMARY KEY, key TEXT NOT NULL
  *   outbox is empty.
  * - Appends from every client during one event-loop turn share one SQLite
  *   transaction (group commit): one fsync for many messages.
- * - Rows store the validated readings as JSON (for replay to the alerts engine,
- *   and for rebuilding line protocol after a restart); the line protocol of
- *   recent rows stays in memory, so the writer normally never reads the disk.
+ * - Rows store the payload as received and the receipt time it was validated
+ *   with; validation depends on nothing else, so reading a row back (replay to
+ *   the alerts engine, line protocol after a restart) gives the same readings.
+ *   Storing the validated readings instead meant a JSON.stringify per message,
+ *   8 % of the platform's CPU in the batch mix (bench/ingest.ts profile).
+ * - The line protocol of recent rows stays in memory (up to `memoryReadings`),
+ *   so the writer normally never reads the disk; while InfluxDB takes writes,
+ *   appends wait for room rather than overflow it (see `holdWhenFull`).
  */
 export class Outbox {
   private readonly db: Db;
   private pending: PendingAppend[] = [];
+  private pendingReadings = 0;
   private commitScheduled = false;
+  // Appends waiting for room in the line budget, oldest first; all have ids above the pending ones.
+  private waiting: PendingAppend[] = [];
+  private holding = false;
+  private holdTimer: NodeJS.Timeout | undefined;
   private nextId: number;
   private receiptSeq: number;
   private unwritten: number;
@@ -112,9 +127,10 @@ export class Outbox {
   ) {
     this.db = openDb(file);
     this.db.exec(SCHEMA);
+    addPayloadColumn(this.db);
     migrateLineOutbox(this.db);
     this.q = {
-      insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, readings) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setNextId: this.db.prepare("INSERT INTO outbox_meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       putReceipt: this.db.prepare('INSERT OR REPLACE INTO receipts (slot, key, digest, at) VALUES (?, ?, ?, ?)'),
       rowsBetween: this.db.prepare<[number, number, number], DiskRow>(
@@ -139,31 +155,88 @@ export class Outbox {
 
   /** Resolves with the id of the first reading once the entry is on disk; rejects if it cannot be kept (disk full, read-only). */
   append(entry: OutboxEntry): Promise<number> {
-    // JSON before the transaction, so the commit holds the write lock only for the inserts.
-    const readingsJson = JSON.stringify(entry.readings);
     return new Promise((resolve, reject) => {
       const id = this.nextId;
       this.nextId += entry.readings.length;
-      this.pending.push({ id, entry, readingsJson, resolve, reject });
-      if (!this.commitScheduled) {
-        this.commitScheduled = true;
-        setImmediate(() => this.commit());
+      const append: PendingAppend = { id, entry, heldUntil: 0, resolve, reject };
+      if (this.holding && (this.waiting.length > 0 || !this.hasRoomFor(entry.readings.length))) {
+        append.heldUntil = Date.now() + this.options.holdMs;
+        this.waiting.push(append);
+        this.armHoldTimer();
+      } else {
+        this.enqueue(append);
       }
     });
+  }
+
+  /**
+   * While the writer drains to a reachable InfluxDB, an append that would push the
+   * lines in memory past `memoryReadings` waits (FIFO, at most `holdMs`) for the
+   * writer to catch up. Otherwise the accept path, on the same thread, runs ahead
+   * of the writer, the oldest lines are dropped from memory and then read back from
+   * disk and rebuilt: 4–10 % of the platform's CPU in the batch mix. The wait only
+   * delays PUBACK, which slows devices to what InfluxDB takes. While InfluxDB is
+   * away, or rows wait on disk already (after an outage), nothing waits.
+   */
+  holdWhenFull(hold: boolean): void {
+    this.holding = hold;
+    this.releaseWaiting();
+  }
+
+  /** Room in the line budget, or no point waiting for it: rows are on disk already, so the writer reads the disk anyway. */
+  private hasRoomFor(readings: number): boolean {
+    return this.memoryReadings + this.pendingReadings + readings <= this.options.memoryReadings || this.unwritten > this.memoryReadings;
+  }
+
+  private enqueue(append: PendingAppend): void {
+    this.pending.push(append);
+    this.pendingReadings += append.entry.readings.length;
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => this.commit());
+    }
+  }
+
+  /** Lets waiting appends through, in order, while they fit, their wait is over, or holding stopped. */
+  private releaseWaiting(): void {
+    const now = Date.now();
+    let released = 0;
+    while (released < this.waiting.length) {
+      const head = this.waiting[released]!;
+      if (this.holding && !this.closed && head.heldUntil > now && !this.hasRoomFor(head.entry.readings.length)) break;
+      this.enqueue(head);
+      released++;
+    }
+    if (released > 0) this.waiting.splice(0, released);
+    this.armHoldTimer();
+  }
+
+  private armHoldTimer(): void {
+    if (this.holdTimer) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    const head = this.waiting[0];
+    if (!head) return;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.releaseWaiting();
+    }, Math.max(0, head.heldUntil - Date.now()));
   }
 
   private commit(): void {
     if (this.closed) return;
     const group = this.pending;
     this.pending = [];
+    this.pendingReadings = 0;
     this.commitScheduled = false;
     const { insert, setNextId, putReceipt } = this.q;
     let removed = 0;
     try {
       this.db.transaction(() => {
         for (const p of group) {
-          const { device, at, readings, receipt } = p.entry;
-          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, p.readingsJson);
+          const { device, at, readings, payload, receipt } = p.entry;
+          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, payload);
           if (receipt) putReceipt.run(this.receiptSeq++ % this.options.receiptSlots, receipt.key, receipt.digest, receipt.at);
         }
         if (group.length > 0) setNextId.run(this.nextId);
@@ -216,7 +289,7 @@ export class Outbox {
       const disk = this.q.rowsBetween.all(cursor, this.memoryFloor, 500);
       if (disk.length === 0) break;
       for (const row of disk) {
-        rows.push({ id: row.id, n: row.n, lines: row.lines ?? readingLines(identityOf(row), JSON.parse(row.readings!) as ValidReading[]) });
+        rows.push({ id: row.id, n: row.n, lines: row.lines ?? readingLines(identityOf(row), storedReadings(row)) });
         readings += row.n;
         cursor = row.id + row.n - 1;
         if (readings >= minReadings) return rows;
@@ -252,6 +325,7 @@ export class Outbox {
       this.memoryHead = 0;
     }
     this.compactMemory();
+    if (this.waiting.length > 0) this.releaseWaiting();
   }
 
   /**
@@ -287,7 +361,7 @@ export class Outbox {
       n: row.n,
       at: row.at,
       device: identityOf(row),
-      readings: row.readings === null ? [] : (JSON.parse(row.readings) as ValidReading[]),
+      readings: storedReadings(row),
     }));
   }
 
@@ -354,7 +428,9 @@ export class Outbox {
 
   close(): void {
     if (this.deleteTimer) clearTimeout(this.deleteTimer);
-    this.commit(); // pending appends and the last delete
+    this.holding = false;
+    this.releaseWaiting();
+    this.commit(); // pending and waiting appends, and the last delete
     this.closed = true;
     this.db.close();
   }
@@ -373,6 +449,18 @@ function migrateLineOutbox(db: Db): void {
              SELECT id, 1, at, '', '', '', NULL, line FROM outbox`);
     db.exec('DROP TABLE outbox');
   })();
+}
+
+/** Outboxes made before rows kept the payload get the column (their rows keep `readings`). */
+function addPayloadColumn(db: Db): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(outbox_rows)').all();
+  if (!columns.some((c) => c.name === 'payload')) db.exec('ALTER TABLE outbox_rows ADD COLUMN payload BLOB');
+}
+
+/** A row's readings: validated again from its payload, or as the second outbox stored them. */
+function storedReadings(row: DiskRow): ValidReading[] {
+  if (row.payload !== null) return parseReadingsPayload(row.payload, row.at).readings;
+  return row.readings === null ? [] : (JSON.parse(row.readings) as ValidReading[]);
 }
 
 function identityOf(row: DiskRow): DeviceIdentity {

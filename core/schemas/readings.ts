@@ -45,7 +45,7 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 
 export interface ValidReading {
   type: ReadingType;
-  ts: number; // epoch ms
+  ts: number; // epoch ms, whole: InfluxDB takes integer ms and a device may send 1764201600000.5
   fields: ReadingFields;
 }
 
@@ -80,17 +80,18 @@ export function parseReading(raw: unknown, now: number, index?: number): Reading
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail('invalid_reading', 'a reading must be a JSON object', index);
   }
-  const { type, ts: rawTs, ...rest } = raw as Record<string, unknown>;
+  const { type, ts: rawTs } = raw as Record<string, unknown>;
   if (typeof type !== 'string' || !Object.hasOwn(readingFieldSchemas, type)) {
     return fail('unknown_type', `unknown reading type ${JSON.stringify(type)?.slice(0, 40)}`, index);
   }
   const ts = parseTs(rawTs);
   if (ts === null) return fail('invalid_reading', 'ts must be ISO-8601 with an offset or epoch milliseconds', index);
-  const at = ts ?? now;
+  const at = Math.trunc(ts ?? now);
   if (at > now + MAX_FUTURE_MS || at < now - MAX_AGE_MS) {
     return fail('ts_out_of_range', 'ts is more than 5 min ahead or older than 30 days', index);
   }
-  const parsed = readingFieldSchemas[type as ReadingType].safeParse(rest);
+  // The whole object: zod drops `type`, `ts` and unknown keys from what it returns (no copy of the rest first).
+  const parsed = readingFieldSchemas[type as ReadingType].safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.') || type;
