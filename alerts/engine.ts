@@ -20,6 +20,7 @@ import type { DeviceStatus, Observation } from '../core/schemas/observation.js';
 import type { Device, Resident, VitalBand, VitalName } from '../core/schemas/registry.js';
 import { DeadlineIndex } from './deadlines.js';
 import { DeviceTable, ScheduledColumn } from './device-table.js';
+import { alertKey, OpenAlerts } from './open-alerts.js';
 import { isActivity, levelFields } from './rules/activity.js';
 import { deviceSilence } from './rules/device-silence.js';
 import { feverWithAbnormalVital } from './rules/fever.js';
@@ -81,7 +82,6 @@ type Draft = Omit<Alert, 'seq'> & { seq?: number };
 const SYSTEM = 'system';
 /** An idle engine still records that it is alive this often, so a restart knows how long it was down. */
 const ALIVE_EVERY_MS = 10_000;
-const alertKey = (residentId: string, kind: AlertKind, rule: string) => `${residentId}|${kind}|${rule}`;
 const news2Set: ReadonlySet<string> = new Set(news2Parameters);
 
 /**
@@ -95,7 +95,7 @@ const news2Set: ReadonlySet<string> = new Set(news2Parameters);
 export class AlertEngine {
   private readonly residents = new Map<string, ResidentState>();
   private readonly devices = new DeviceTable();
-  private readonly open = new Map<string, Draft>(); // unresolved alerts by (resident, kind, rule)
+  private readonly open = new OpenAlerts<Draft>();
   private readonly missedIndex = new DeadlineIndex(); // residentId
   private readonly silenceIndex = new DeadlineIndex<number>(new ScheduledColumn(this.devices)); // device number
   private readonly escalationIndex = new DeadlineIndex(); // alertKey
@@ -157,7 +157,7 @@ export class AlertEngine {
     }
     for (const saved of savedDevices.values()) restore(saved, deps.directory?.getDevice(saved.deviceId));
 
-    for (const alert of deps.store.unresolved()) this.open.set(alertKey(alert.residentId, alert.kind, alert.rule), alert);
+    for (const alert of deps.store.unresolved()) this.open.set(alert);
     for (const r of this.residents.values()) this.scheduleMissed(r);
     for (let i = 0; i < table.size; i++) this.scheduleSilence(i);
     for (const alert of this.open.values()) this.scheduleEscalation(alert);
@@ -373,7 +373,7 @@ export class AlertEngine {
     const detail: AlertDetail = {
       type: 'vital', vital: 'temperature', value: fever.value, unit: vitalUnits.temperature, threshold: FEVER_CRITICAL_WITH_OTHER_C, direction: 'high', with: fever.with,
     };
-    const existing = this.open.get(alertKey(r.id, 'abnormal_vital', 'temperature'));
+    const existing = this.open.get(r.id, 'abnormal_vital', 'temperature');
     if (existing && existing.recoveredAt === undefined) {
       if (existing.severity === 'critical') return;
       // New evidence about the same fever: more severe, not one more reading.
@@ -416,7 +416,7 @@ export class AlertEngine {
   private raiseVital(r: ResidentState, rule: string, severity: Severity, value: number, reason: string, detail: AlertDetail, ts: number, now: number): void {
     this.resetStreak(r, rule);
     if (severity === 'warning' && this.confirmWarningsMs > 0) {
-      const existing = this.open.get(alertKey(r.id, 'abnormal_vital', rule));
+      const existing = this.open.get(r.id, 'abnormal_vital', rule);
       if (!existing || existing.recoveredAt !== undefined) {
         const seen = r.memory?.pending?.[rule];
         if (seen === undefined || ts < seen || ts - seen > this.confirmWarningsMs) {
@@ -434,7 +434,7 @@ export class AlertEngine {
   /** A normal value of a rule: clears a pending confirmation and, with hysteresis, recovers the alert. */
   private judgeNormal(r: ResidentState, rule: string, decide: (streak: number) => RecoveryVerdict, now: number): void {
     this.clearPending(r, rule);
-    const alert = this.open.get(alertKey(r.id, 'abnormal_vital', rule));
+    const alert = this.open.get(r.id, 'abnormal_vital', rule);
     if (!alert || alert.recoveredAt !== undefined) {
       this.resetStreak(r, rule);
       return;
@@ -543,7 +543,7 @@ export class AlertEngine {
     t.offlineFiredFor[i] = lastSeenAt;
     this.dirtyDevices.add(i);
     const r = this.residents.get(t.residentIds[i]!)!;
-    const existing = this.open.get(alertKey(r.id, 'device_offline', deviceId));
+    const existing = this.open.get(r.id, 'device_offline', deviceId);
     if (existing && existing.recoveredAt === undefined) return; // its will said so already
     const detail: AlertDetail = { type: 'device_offline', deviceId, cause: 'silence', lastSeenAt, offlineAfterMs };
     this.raise(r, 'device_offline', deviceId, 'info', Math.round((now - lastSeenAt) / 60_000), verdict.reason, detail, now);
@@ -567,7 +567,7 @@ export class AlertEngine {
   }
 
   private checkEscalation(key: string, now: number): void {
-    const alert = this.open.get(key);
+    const alert = this.open.getByKey(key);
     const due = alert && this.escalationDue(alert);
     if (!alert || due === undefined) return;
     if (due > now) {
@@ -582,7 +582,7 @@ export class AlertEngine {
   // ── alert changes ─────────────────────────────────────────────────────────
 
   private raise(r: ResidentState, kind: AlertKind, rule: string, severity: Severity, value: number | string | null, reason: string, detail: AlertDetail, now: number): void {
-    const existing = this.open.get(alertKey(r.id, kind, rule));
+    const existing = this.open.get(r.id, kind, rule);
     if (existing) {
       const worse = severityRank[severity] > severityRank[existing.severity];
       const relapsed = existing.recoveredAt !== undefined;
@@ -617,7 +617,7 @@ export class AlertEngine {
   }
 
   private recover(residentId: string, kind: AlertKind, rule: string, now: number, note?: string): void {
-    const alert = this.open.get(alertKey(residentId, kind, rule));
+    const alert = this.open.get(residentId, kind, rule);
     if (!alert || alert.recoveredAt !== undefined) return;
     this.change(alert, { recoveredAt: now }, { at: now, action: 'recovered', by: SYSTEM, ...(note ? { note } : {}) });
   }
@@ -629,9 +629,8 @@ export class AlertEngine {
 
   /** Holds a change until the unit commits; later rules of the same unit see it. */
   private stage(alert: Draft, action: string): void {
-    const key = alertKey(alert.residentId, alert.kind, alert.rule);
-    if (alert.status === 'resolved') this.open.delete(key);
-    else this.open.set(key, alert);
+    if (alert.status === 'resolved') this.open.delete(alert);
+    else this.open.set(alert);
     this.staged.set(alert.id, alert);
     this.stagedActions.push({ kind: alert.kind, action });
   }
@@ -664,7 +663,7 @@ export class AlertEngine {
       this.staged.clear();
       this.stagedActions.length = 0;
       this.open.clear();
-      for (const alert of this.deps.store.unresolved()) this.open.set(alertKey(alert.residentId, alert.kind, alert.rule), alert);
+      for (const alert of this.deps.store.unresolved()) this.open.set(alert);
       throw err;
     }
     this.staged.clear();
@@ -672,11 +671,10 @@ export class AlertEngine {
     this.dirtyDevices.clear();
     for (const { kind, action } of this.stagedActions.splice(0)) this.deps.metrics.alertChanges.inc({ kind, action });
     for (const alert of stored) {
-      const key = alertKey(alert.residentId, alert.kind, alert.rule);
       if (alert.status === 'resolved') {
-        if (this.open.get(key)?.id === alert.id) this.open.delete(key);
+        this.open.delete(alert);
       } else {
-        this.open.set(key, alert);
+        this.open.set(alert);
         this.scheduleEscalation(alert);
       }
     }

@@ -47,9 +47,16 @@ export type News2Verdict =
 
 /** The aggregate of the latest measurements within the window ending at the newest of them. */
 export function news2(latest: LatestVitals, spo2Scale2 = false): News2Verdict {
-  const newest = Math.max(...news2Parameters.map((p) => latest[p]?.at ?? -Infinity));
-  const present = news2Parameters.filter((p) => latest[p] !== undefined && newest - latest[p].at <= NEWS2_WINDOW_MS);
-  const missing = news2Parameters.filter((p) => !present.includes(p));
+  // Plain loops: this runs for every heart rate, SpO2, pressure and temperature reading.
+  let newest = -Infinity;
+  for (const p of news2Parameters) newest = Math.max(newest, latest[p]?.at ?? -Infinity);
+  const present: News2Parameter[] = [];
+  const missing: News2Parameter[] = [];
+  for (const p of news2Parameters) {
+    const at = latest[p]?.at;
+    if (at !== undefined && newest - at <= NEWS2_WINDOW_MS) present.push(p);
+    else missing.push(p);
+  }
   if (present.length < NEWS2_MIN_PARAMETERS) return { computed: false, present, missing };
   const parameters: Partial<Record<News2Parameter, { value: number; score: number }>> = {};
   let score = 0;
