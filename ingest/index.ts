@@ -102,6 +102,14 @@ export function startIngest(deps: IngestDeps): Ingest {
     return m.readings.map((r, k) => ({ residentId, deviceId, dong, type: r.type, ts: r.ts, receivedAt: m.at, fields: r.fields, outboxId: firstId + k }));
   };
 
+  // Counter children resolved once per type: a labelled inc() hashes its labels on every call.
+  const acceptedByType = new Map<string, ReturnType<typeof metrics.ingestAccepted.labels>>();
+  const acceptedOf = (type: string) => {
+    let counter = acceptedByType.get(type);
+    if (!counter) acceptedByType.set(type, (counter = metrics.ingestAccepted.labels(type)));
+    return counter;
+  };
+
   return {
     async accept(device, payload, delivery) {
       metrics.ingestMessages.inc();
@@ -122,13 +130,16 @@ export function startIngest(deps: IngestDeps): Ingest {
       if (readings.length === 0) return errors;
 
       let stampedOnReceipt = false;
-      const perType: Record<string, number> = {};
-      for (const r of readings) {
-        if (r.ts === receivedAt) stampedOnReceipt = true; // no ts of its own (or exactly now)
-        perType[r.type] = (perType[r.type] ?? 0) + 1;
+      let run = 0; // readings of the same type in a row: batches are mostly of one type
+      for (let i = 0; i < readings.length; i++) {
+        const type = readings[i]!.type;
+        if (readings[i]!.ts === receivedAt) stampedOnReceipt = true; // no ts of its own (or exactly now)
+        run++;
+        if (readings[i + 1]?.type !== type) {
+          acceptedOf(type).inc(run);
+          run = 0;
+        }
       }
-      // One labelled inc per type and message, not per reading: prom-client hashes the labels on each call.
-      for (const type in perType) metrics.ingestAccepted.inc({ type }, perType[type]);
       let receipt: Receipt | undefined;
       if (key && stampedOnReceipt) {
         receipt = { key, digest: payloadDigest(payload), at: receivedAt };

@@ -84,6 +84,25 @@ describe('ingest: outbox, writer and replay', () => {
     expect(published.map((o) => o.fields.bpm)).toEqual([61, 62, 63, 64]);
   });
 
+  it('counts accepted readings by type', async () => {
+    const metrics = createMetrics();
+    const ing = start({ metrics });
+    await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock), { type: 'spo2', spo2: 97 }, reading(3, clock), { type: 'spo2', spo2: 500 }] }));
+    const { values } = await metrics.ingestAccepted.get();
+    expect(Object.fromEntries(values.map((v) => [v.labels.type, v.value]))).toEqual({ heart_rate: 3, spo2: 1 });
+  });
+
+  it('keeps every message of a large group commit, in order', async () => {
+    let ing = start({ consumerCursor: () => 0 });
+    await Promise.all(Array.from({ length: 70 }, (_, i) => ing.accept(device, payload(reading(i, clock))))); // one commit: 32 + 32 + 6 rows
+    await waitFor(() => influx.lines.length === 70, 5000, 'the writer');
+    await ing.close();
+    published.length = 0;
+    ing = start({ consumerCursor: () => 0 });
+    expect(ing.replay(0)).toBe(70);
+    expect(published.map((o) => [o.outboxId, o.fields.bpm])).toEqual(Array.from({ length: 70 }, (_, i) => [i + 1, 60 + (i % 40)]));
+  });
+
   it('never reuses an outboxId after a restart, even when the outbox was emptied', async () => {
     let ing = start();
     await ing.accept(device, payload({ readings: [reading(1, clock), reading(2, clock)] }));
