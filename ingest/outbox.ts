@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS receipts (slot INTEGER PRIMARY KEY, key TEXT NOT NULL
 export class Outbox {
   private readonly db: Db;
   private pending: PendingAppend[] = [];
-  private pendingReadings = 0;
+  private unsettledReadings = 0; // pending or syncing: in memory once settled
   private commitScheduled = false;
   private syncing: PendingAppend[] | undefined; // committed, waiting for the WAL to reach the disk
   private wal: number | undefined;
@@ -193,12 +193,12 @@ export class Outbox {
 
   /** Room in the line budget, or no point waiting for it: rows are on disk already, so the writer reads the disk anyway. */
   private hasRoomFor(readings: number): boolean {
-    return this.memoryReadings + this.pendingReadings + readings <= this.options.memoryReadings || this.unwritten > this.memoryReadings;
+    return this.memoryReadings + this.unsettledReadings + readings <= this.options.memoryReadings || this.unwritten > this.memoryReadings;
   }
 
   private enqueue(append: PendingAppend): void {
     this.pending.push(append);
-    this.pendingReadings += append.entry.readings.length;
+    this.unsettledReadings += append.entry.readings.length;
     this.scheduleCommit();
   }
 
@@ -254,7 +254,6 @@ export class Outbox {
   private writeGroup(): PendingAppend[] | undefined {
     const group = this.pending;
     this.pending = [];
-    this.pendingReadings = 0;
     const { insert, setNextId, putReceipt } = this.q;
     let removed = 0;
     try {
@@ -269,7 +268,10 @@ export class Outbox {
       })();
     } catch (err) {
       if (group.length > 0) this.appendFailure = { at: Date.now(), error: (err as Error).message };
-      for (const p of group) p.reject(err as Error);
+      for (const p of group) {
+        this.unsettledReadings -= p.entry.readings.length;
+        p.reject(err as Error);
+      }
       return undefined;
     }
     this.held -= removed;
@@ -287,6 +289,7 @@ export class Outbox {
     else this.appendFailure = undefined;
     for (const p of group) {
       const n = p.entry.readings.length;
+      this.unsettledReadings -= n;
       this.unwritten += n;
       this.held += n;
       this.remember({ id: p.id, n, lines: p.entry.lines });
