@@ -9,6 +9,13 @@ import type { Bench } from './run.js';
 import { rssOf, SEED_SECRET, seedRegistry, startPlatformProcess, type PlatformChild } from './support.js';
 
 const MB = 1024 * 1024;
+
+/** V8 heap in use (live and not yet collected) from the platform's /metrics, read after RSS so it does not count. */
+async function heapUsedOf(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(/^dh_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+}
+
 /** RSS of the platform with a Seoul-sized registry and 10,000 devices connected (bar ≤ 500 MB). */
 export const run: Bench = async ({ quick }) => {
   const residents = quick ? 20_000 : 100_000;
@@ -26,6 +33,7 @@ export const run: Bench = async ({ quick }) => {
   try {
     platform = await startPlatformProcess(influxd.url, dataDir);
     const rssIdle = rssOf(platform.child.pid);
+    const heapIdle = await heapUsedOf(platform.httpUrl);
     worker = spawn(process.execPath, [
       fileURLToPath(new URL('./connect-worker.js', import.meta.url)),
       JSON.stringify({ url: platform.mqttUrl, prefix: 'dev', count: connections, secret: SEED_SECRET, concurrency: 100 }),
@@ -41,6 +49,7 @@ export const run: Bench = async ({ quick }) => {
     });
     const connectSeconds = (performance.now() - started) / 1000;
     const rssConnected = rssOf(platform.child.pid);
+    const heapConnected = await heapUsedOf(platform.httpUrl);
     return [{
       name: 'memory',
       figures: {
@@ -52,6 +61,8 @@ export const run: Bench = async ({ quick }) => {
         rss_registered_mb: Math.round(rssIdle / MB),
         rss_connected_mb: Math.round(rssConnected / MB),
         kb_per_connection: Math.round((rssConnected - rssIdle) / 1024 / Math.max(1, report.connected)),
+        heap_used_registered_mb: Math.round(heapIdle / MB),
+        heap_used_connected_mb: Math.round(heapConnected / MB),
       },
       ratios: { rss_vs_500mb_bar: rssConnected / (500 * MB) },
       notes: 'RSS of the platform process (node dist/main.js: broker, ingest, alerts and web); the load and influxd run in other processes',

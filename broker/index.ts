@@ -1,5 +1,6 @@
 import { Aedes, type Client } from 'aedes';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -52,6 +53,16 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * On its first write mqtt-packet fills a cache of 65,536 two-byte Buffers (6 MB of heap, and 65,536 more
+ * objects for every full GC to mark, for as long as the process lives); without it each packet id or length
+ * written costs one small pooled Buffer. Set on the copy aedes itself resolves, the one that writes.
+ */
+function disablePacketNumberCache(): void {
+  const requireFromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'));
+  (requireFromAedes('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } }).writeToStream.cacheNumbers = false;
+}
+
 /** aedes keeps connected clients by id; its typings do not show it. */
 const clientsOf = (broker: Aedes) => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
 
@@ -70,6 +81,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promi
     connected: () => aedes.connectedClients,
     isConnected: (clientId: string) => Boolean(clientsOf(aedes)[clientId]),
   };
+  disablePacketNumberCache();
   const aedes = await Aedes.createBroker({
     authenticate: createAuthenticate(registry, metrics, log, refusals, capacity),
     authorizeSubscribe: createAuthorizeSubscribe(metrics),
