@@ -12,7 +12,7 @@ export interface OutboxEntry {
   payload: Buffer; // the message as received: validating it again with `at` gives `readings`
   readings: readonly ValidReading[];
   lines: string; // the readings as line protocol, one line each
-  receipt?: Receipt; // kept so a redelivery after a restart gets the same receipt time
+  receipt: Receipt | undefined; // kept so a redelivery after a restart gets the same receipt time
 }
 
 /** What the writer sends: rows in id order; a row's readings have ids `id … id + n - 1`. */
