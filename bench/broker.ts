@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../core/net.js';
 import type { Bench, BenchResult } from './run.js';
-import { runLoad, startBenchPlatform, type LoadJob } from './support.js';
+import { createLogger } from '../core/logger.js';
+import { startManagedInfluxd } from '../influx/managed-influxd.js';
+import { provision, runLoad, startPlatformProcess, type LoadJob, type PlatformChild } from './support.js';
 
 const PAYLOAD = JSON.stringify({ type: 'heart_rate', bpm: 72 });
 
@@ -48,20 +50,19 @@ export const run: Bench = async ({ quick }) => {
 
   const mosquitto = await withMosquitto((url) => runLoad(job(url, Array.from({ length: devices }, (_, i) => ({ id: `bench-${i}` })))));
 
-  // 20 messages in flight per device far exceeds a real device's rate: lift the per-device limit for the bench.
-  const bench = await startBenchPlatform({ MQTT_DEVICE_RATE: '1000000', MQTT_DEVICE_BURST: '1000000' });
+  // The platform as `npm start` runs it, with its own influxd; the per-device rate limit is lifted
+  // (20 messages in flight per device far exceeds a real device's rate) but still runs for every message.
+  const dir = mkdtempSync(join(tmpdir(), 'dh-bench-broker-'));
+  const influxd = await startManagedInfluxd(join(dir, 'influxdb'), createLogger('warn'));
+  let platform: PlatformChild | undefined;
   let ours;
   try {
-    const { registry } = bench.platform;
-    const resident = registry.createResident({ displayName: 'bench', dong: 'bench' });
-    const ids = [];
-    for (let i = 0; i < devices; i++) {
-      const { device, secret } = await registry.createDevice({ residentId: resident.id, kind: 'smart_band' });
-      ids.push({ id: device.id, secret });
-    }
-    ours = await runLoad(job(`mqtt://127.0.0.1:${bench.platform.ports.mqtt}`, ids));
+    platform = await startPlatformProcess(influxd.url, join(dir, 'platform'));
+    ours = await runLoad(job(platform.mqttUrl, await provision(platform, devices, 'broker')));
   } finally {
-    await bench.close();
+    await platform?.stop();
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 
   const rate = (r: { messages: number; seconds: number }) => Math.round(r.messages / r.seconds);

@@ -10,9 +10,8 @@ import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
-import { ADMIN_PASSWORD, cpuSeconds, startPlatformProcess, type PlatformChild } from './support.js';
+import { BENCH_DONG, cpuSeconds, provision, startPlatformProcess, type PlatformChild } from './support.js';
 
-const DONG = '1111051500';
 const RAW_DB = 'bench_raw';
 const RAW_BATCH = 5000;
 const RAW_IN_FLIGHT = 4;
@@ -25,7 +24,7 @@ function rawBatch(series: number, start: number, count: number, baseTs: number):
     const n = start + i;
     const d = n % series;
     const ts = baseTs + Math.floor(n / series);
-    body += `${i ? '\n' : ''}heart_rate,device=bench-raw-${d},dong=${DONG},resident=bench-raw-r${d},type=heart_rate bpm=${60 + (ts % 40)} ${ts}`;
+    body += `${i ? '\n' : ''}heart_rate,device=bench-raw-${d},dong=${BENCH_DONG},resident=bench-raw-r${d},type=heart_rate bpm=${60 + (ts % 40)} ${ts}`;
   }
   return body;
 }
@@ -59,23 +58,6 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number)
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   return { points: next, seconds };
-}
-
-async function provision(platform: PlatformChild, count: number, label: string): Promise<{ id: string; secret: string }[]> {
-  const call = async <T>(path: string, body: unknown, token?: string): Promise<T> => {
-    const res = await fetch(`${platform.httpUrl}${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${path} → ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const { token } = await call<{ token: string }>('/api/login', { username: 'admin', password: ADMIN_PASSWORD });
-  const devices: { id: string; secret: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const resident = await call<{ id: string }>('/api/residents', { displayName: `bench ${label} ${i}`, dong: DONG }, token);
-    devices.push(await call<{ id: string; secret: string }>('/api/devices', { residentId: resident.id, kind: 'gateway' }, token));
-  }
-  return devices;
 }
 
 function runFleet(job: IngestJob): Promise<IngestLoadResult> {

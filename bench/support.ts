@@ -15,6 +15,8 @@ import { openRegistry } from '../registry/store.js';
 
 /** The administrator password of every platform a benchmark starts. */
 export const ADMIN_PASSWORD = 'bench-admin-password';
+/** The dong of the residents `provision` creates. */
+export const BENCH_DONG = '1111051500';
 
 export interface LoadJob {
   url: string;
@@ -86,18 +88,26 @@ export interface PlatformChild {
   stop(): Promise<void>;
 }
 
+/** The node flags of `npm start` (package.json), so a benchmark runs the platform exactly as it ships. */
+function startFlags(): string[] {
+  const packageJson = fileURLToPath(new URL('../../package.json', import.meta.url));
+  const start = (JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  return start.slice(1, -1); // between `node` and `dist/main.js`
+}
+
 /** The platform as `npm start` runs it, in its own process, writing to the bench's influxd. */
-export async function startPlatformProcess(influxUrl: string, dataDir: string): Promise<PlatformChild> {
+export async function startPlatformProcess(influxUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<PlatformChild> {
   const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
   const main = fileURLToPath(new URL('../main.js', import.meta.url));
   // BENCH_PLATFORM_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the platform (not allowed in NODE_OPTIONS).
   const nodeArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, main], {
+  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, main], {
     env: {
       ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxUrl, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws),
       ADMIN_PASSWORD, LOG_LEVEL: 'warn',
       // The bench measures the data path, not the per-device limiter (which still runs for every message).
       MQTT_DEVICE_RATE: '1000000', MQTT_DEVICE_BURST: '1000000',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -118,6 +128,24 @@ export async function startPlatformProcess(influxUrl: string, dataDir: string): 
       await exited;
     },
   };
+}
+
+/** Creates `count` residents with one gateway each through the admin REST API; returns the devices' credentials. */
+export async function provision(platform: PlatformChild, count: number, label: string): Promise<{ id: string; secret: string }[]> {
+  const call = async <T>(path: string, body: unknown, token?: string): Promise<T> => {
+    const res = await fetch(`${platform.httpUrl}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${path} → ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const { token } = await call<{ token: string }>('/api/login', { username: 'admin', password: ADMIN_PASSWORD });
+  const devices: { id: string; secret: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const resident = await call<{ id: string }>('/api/residents', { displayName: `bench ${label} ${i}`, dong: BENCH_DONG }, token);
+    devices.push(await call<{ id: string; secret: string }>('/api/devices', { residentId: resident.id, kind: 'gateway' }, token));
+  }
+  return devices;
 }
 
 export const SEED_SECRET = 'bench-shared-device-secret';

@@ -151,7 +151,10 @@ describe('docker-compose.yml', () => {
     expect(existsSync(dockerfile)).toBe(true);
     const text = readFileSync(dockerfile, 'utf8').replace(/\\\n\s*/g, ' '); // join continuation lines
     const cmd = text.split('\n').filter((line) => /^CMD\s/.test(line)).at(-1) ?? '';
-    expect(cmd).toMatch(/^CMD\s+\[\s*"node"\s*,\s*"dist\/main\.js"\s*\]/);
+    // The same command as `npm start`, node flags included.
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(JSON.parse(cmd.replace(/^CMD\s+/, '')) as string[]).toEqual(start.split(/\s+/));
+    expect(start).toMatch(/^node .*dist\/main\.js$/);
     expect(text).toMatch(/^USER\s+node\s*$/m);
     expect(text).toMatch(/^HEALTHCHECK\s.*\/healthz/m);
   });
