@@ -651,7 +651,7 @@ export class AlertEngine {
       stored = this.deps.store.commit({
         alerts: drafts,
         residents: [...this.dirtyResidents].flatMap((id) => this.residentRow(id)),
-        devices: [...this.dirtyDevices].map((i) => this.deviceRow(i)),
+        devices: this.dirtyDeviceRows(),
         ...(cursorAdvanced ? { cursor: this.processedCursor } : {}),
         aliveAt: now,
       });
@@ -681,6 +681,11 @@ export class AlertEngine {
     this.deps.metrics.alertsOpen.set(this.open.size);
     for (const alert of stored) this.deps.bus.publish('alert', alert);
     return stored;
+  }
+
+  /** Rows made one at a time as the store writes them (all 300,000 devices are dirty after a first start). */
+  private *dirtyDeviceRows(): Generator<DeviceStateRow> {
+    for (const i of this.dirtyDevices) yield this.deviceRow(i);
   }
 
   private residentRow(id: string): ResidentActivityRow[] {

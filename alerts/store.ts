@@ -42,8 +42,9 @@ export interface DeviceStateRow {
 /** One unit of the engine's work, stored in one transaction. */
 export interface StoreCommit {
   alerts?: readonly (Omit<Alert, 'seq'> | Alert)[];
-  residents?: readonly ResidentActivityRow[];
-  devices?: readonly DeviceStateRow[];
+  residents?: Iterable<ResidentActivityRow>;
+  /** Iterated inside the transaction: a first start writes 300,000 rows, which need not exist all at once. */
+  devices?: Iterable<DeviceStateRow>;
   /** The highest outbox id whose effects this commit makes durable (never moves back). */
   cursor?: number;
   /** The engine was running at this time (after a restart, the downtime is measured from it). */
