@@ -11,6 +11,7 @@ import { openDb } from '../core/sqlite.js';
 import type { Observation } from '../core/schemas/observation.js';
 import type { InfluxClient } from '../influx/client.js';
 import { startIngest, type Ingest, type IngestDeps } from './index.js';
+import { payloadDigest } from './receipts.js';
 
 const device = { deviceId: 'd_test', residentId: 'r_test', dong: '1111051500' };
 const log = createLogger('silent');
@@ -247,6 +248,32 @@ describe('ingest: outbox, writer and replay', () => {
     ing = start();
     await ing.accept(device, body, { qos: 1, messageId: 42 });
     expect(published[1]!.ts).toBe(first);
+  });
+
+  it('keeps at least the newest receiptsKept receipt times on disk, one row per commit', async () => {
+    let ing = start({ outbox: { receiptsKept: 3 } });
+    for (let id = 1; id <= 5; id++) await ing.accept(device, payload({ type: 'checkin_button' }), { qos: 1, messageId: id });
+    const stamped = published.map((o) => o.ts);
+    await ing.close();
+    const db = openDb(join(dataDir, 'outbox.db'));
+    expect(db.prepare('SELECT SUM(n) AS n, COUNT(*) AS rows FROM receipt_groups').get()).toEqual({ n: 3, rows: 3 });
+    db.close();
+    clock.advance(5000);
+    published.length = 0;
+    ing = start();
+    for (let id = 1; id <= 5; id++) await ing.accept(device, payload({ type: 'checkin_button' }), { qos: 1, messageId: id });
+    expect(published.map((o) => o.ts)).toEqual([clock.now(), clock.now(), ...stamped.slice(2)]); // ids 1 and 2 were forgotten
+  });
+
+  it('takes over the receipt times of the first receipt table', async () => {
+    const db = openDb(join(dataDir, 'outbox.db'));
+    db.exec('CREATE TABLE receipts (slot INTEGER PRIMARY KEY, key TEXT NOT NULL, digest TEXT NOT NULL, at INTEGER NOT NULL)');
+    const body = payload({ type: 'checkin_button' });
+    db.prepare('INSERT INTO receipts VALUES (0, ?, ?, ?)').run(`${device.deviceId}\n9`, payloadDigest(body), clock.now() - 1000);
+    db.close();
+    const ing = start();
+    await ing.accept(device, body, { qos: 1, messageId: 9 });
+    expect(published[0]!.ts).toBe(clock.now() - 1000);
   });
 
   it('moves the rows of the first outbox (one line each) over and writes them', async () => {
