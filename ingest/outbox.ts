@@ -109,6 +109,7 @@ export class Outbox {
   private waiting: PendingAppend[] = [];
   private holding = false;
   private holdTimer: NodeJS.Timeout | undefined;
+  private holdTimerFor: PendingAppend | undefined;
   private nextId: number;
   private receiptGroups: { id: number; n: number }[]; // oldest first
   private receiptsOnDisk: number;
@@ -222,15 +223,17 @@ export class Outbox {
     this.armHoldTimer();
   }
 
+  /** One timer, for the oldest waiting append (the others wait longer). */
   private armHoldTimer(): void {
-    if (this.holdTimer) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
     const head = this.waiting[0];
+    if (head === this.holdTimerFor) return;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdTimerFor = head;
     if (!head) return;
     this.holdTimer = setTimeout(() => {
       this.holdTimer = undefined;
+      this.holdTimerFor = undefined;
       this.releaseWaiting();
     }, Math.max(0, head.heldUntil - Date.now()));
   }
@@ -510,7 +513,7 @@ export class Outbox {
     const group = this.writeGroup();
     let syncError: Error | undefined;
     try {
-      if (this.wal !== undefined) fsyncSync(this.wal);
+      if (group || syncing) fsyncSync(this.walFd());
     } catch (err) {
       syncError = err as Error;
     }
