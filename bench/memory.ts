@@ -6,15 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/logger.js';
 import { startManagedInfluxd } from '../influx/managed-influxd.js';
 import type { Bench } from './run.js';
-import { rssOf, SEED_SECRET, seedRegistry, startPlatformProcess, type PlatformChild } from './support.js';
+import { metricOf, rssOf, SEED_SECRET, seedRegistry, startPlatformProcess, type PlatformChild } from './support.js';
 
 const MB = 1024 * 1024;
-
-/** V8 heap in use (live and not yet collected) from the platform's /metrics, read after RSS so it does not count. */
-async function heapUsedOf(httpUrl: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  return Number(/^dh_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
-}
+// V8 heap in use (live and not yet collected), read after RSS so the request does not count.
+const HEAP_USED = 'dh_process_nodejs_heap_size_used_bytes';
 
 /** RSS of the platform with a Seoul-sized registry and 10,000 devices connected (bar ≤ 500 MB). */
 export const run: Bench = async ({ quick }) => {
@@ -33,7 +29,7 @@ export const run: Bench = async ({ quick }) => {
   try {
     platform = await startPlatformProcess(influxd.url, dataDir);
     const rssIdle = rssOf(platform.child.pid);
-    const heapIdle = await heapUsedOf(platform.httpUrl);
+    const heapIdle = await metricOf(platform.httpUrl, HEAP_USED);
     worker = spawn(process.execPath, [
       fileURLToPath(new URL('./connect-worker.js', import.meta.url)),
       JSON.stringify({ url: platform.mqttUrl, prefix: 'dev', count: connections, secret: SEED_SECRET, concurrency: 100 }),
@@ -49,7 +45,7 @@ export const run: Bench = async ({ quick }) => {
     });
     const connectSeconds = (performance.now() - started) / 1000;
     const rssConnected = rssOf(platform.child.pid);
-    const heapConnected = await heapUsedOf(platform.httpUrl);
+    const heapConnected = await metricOf(platform.httpUrl, HEAP_USED);
     return [{
       name: 'memory',
       figures: {

@@ -148,6 +148,12 @@ export async function provision(platform: PlatformChild, count: number, label: s
   return devices;
 }
 
+/** One unlabelled value from the platform's /metrics (Prometheus text). */
+export async function metricOf(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 export const SEED_SECRET = 'bench-shared-device-secret';
 
 /**
