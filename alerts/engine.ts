@@ -26,10 +26,10 @@ import { deviceSilence } from './rules/device-silence.js';
 import { feverWithAbnormalVital } from './rules/fever.js';
 import { recordVital } from './rules/latest-vitals.js';
 import { missedCheckin } from './rules/missed-checkin.js';
-import { news2, news2Parameters } from './rules/news2.js';
+import { news2, NEWS2_MIN_PARAMETERS, news2Parameters, news2ParametersPresent } from './rules/news2.js';
 import { recovery, recoveryByStreak, type RecoveryVerdict } from './rules/recovery.js';
 import { bandsFor, FEVER_CRITICAL_WITH_OTHER_C, recoveryMargins, vitalUnits } from './rules/vital-bands.js';
-import { classifyVital, vitalsOf } from './rules/vitals.js';
+import { classifyVital, vitalFields } from './rules/vitals.js';
 import { rememberWeighing, WEIGHT_GAIN_KG, WEIGHT_WINDOW_MS, weightTrend } from './rules/weight-trend.js';
 import type { AlertStore, DeviceStateRow, ResidentActivityRow, ResidentMemory } from './store.js';
 
@@ -335,22 +335,37 @@ export class AlertEngine {
       return;
     }
 
-    const measured = vitalsOf(o);
-    if (measured.length === 0) return;
-    const memory = (r.memory ??= {});
-    const vitals = (memory.vitals ??= {});
-    for (const [vital, value] of measured) recordVital(vitals, vital, value, o.ts);
+    // Indexed loops over the field table, no arrays of what was measured: the
+    // engine was the platform's biggest allocator in the gateway mix.
+    const fields = vitalFields[o.type];
+    if (!fields) return;
+    let measured = false;
+    let temperature = false;
+    let news2Input = false;
+    for (let i = 0; i < fields.length; i++) {
+      const vital = fields[i]![0];
+      const value = o.fields[fields[i]![1]];
+      if (typeof value !== 'number') continue;
+      recordVital(((r.memory ??= {}).vitals ??= {}), vital, value, o.ts);
+      measured = true;
+      if (vital === 'temperature') temperature = true;
+      if (news2Set.has(vital)) news2Input = true;
+    }
+    if (!measured) return;
     this.dirtyResidents.add(r.id);
-    for (const [vital, value] of measured) this.judgeVital(r, vital, value, o.ts, now);
-    if (!measured.some(([vital]) => vital === 'temperature')) this.judgeFeverFromOtherVital(r, now);
-    if (measured.some(([vital]) => news2Set.has(vital))) this.judgeNews2(r, o.ts, now);
+    for (let i = 0; i < fields.length; i++) {
+      const value = o.fields[fields[i]![1]];
+      if (typeof value === 'number') this.judgeVital(r, fields[i]![0], value, o.ts, now);
+    }
+    if (!temperature) this.judgeFeverFromOtherVital(r, now);
+    if (news2Input) this.judgeNews2(r, o.ts, now);
   }
 
   private judgeVital(r: ResidentState, vital: VitalName, value: number, ts: number, now: number): void {
     const band = r.bands[vital];
     const verdict = classifyVital(vital, value, band);
     if (!verdict.abnormal) {
-      this.judgeNormal(r, vital, (streak) => recovery(value, band, recoveryMargins[vital], streak), now);
+      if (this.openAfterNormal(r, vital)) this.judgeRecovery(r, vital, recovery(value, band, recoveryMargins[vital], this.normalStreak(r, vital)), now);
       return;
     }
     let { severity, reason } = verdict;
@@ -385,10 +400,12 @@ export class AlertEngine {
   }
 
   private judgeNews2(r: ResidentState, ts: number, now: number): void {
-    const verdict = news2(r.memory?.vitals ?? {}, r.spo2Scale2);
+    const vitals = r.memory?.vitals ?? {};
+    if (news2ParametersPresent(vitals) < NEWS2_MIN_PARAMETERS) return;
+    const verdict = news2(vitals, r.spo2Scale2);
     if (!verdict.computed) return;
     if (verdict.severity === null) {
-      this.judgeNormal(r, 'news2', (streak) => recoveryByStreak(streak, `partial NEWS2 ${verdict.score}`), now);
+      if (this.openAfterNormal(r, 'news2')) this.judgeRecovery(r, 'news2', recoveryByStreak(this.normalStreak(r, 'news2'), `partial NEWS2 ${verdict.score}`), now);
       return;
     }
     const detail: AlertDetail = { type: 'news2', score: verdict.score, partial: true, parameters: verdict.parameters, missing: verdict.missing as News2Parameter[] };
@@ -408,7 +425,9 @@ export class AlertEngine {
       this.resetStreak(r, 'weight_trend');
       this.raise(r, 'abnormal_vital', 'weight_trend', 'warning', verdict.gainKg, verdict.reason, detail, now);
     } else if (verdict.gainKg !== null) {
-      this.judgeNormal(r, 'weight_trend', (streak) => recoveryByStreak(streak, `gain ${verdict.gainKg} kg`), now);
+      if (this.openAfterNormal(r, 'weight_trend')) {
+        this.judgeRecovery(r, 'weight_trend', recoveryByStreak(this.normalStreak(r, 'weight_trend'), `gain ${verdict.gainKg} kg`), now);
+      }
     }
   }
 
@@ -431,15 +450,25 @@ export class AlertEngine {
     this.raise(r, 'abnormal_vital', rule, severity, value, reason, detail, now);
   }
 
-  /** A normal value of a rule: clears a pending confirmation and, with hysteresis, recovers the alert. */
-  private judgeNormal(r: ResidentState, rule: string, decide: (streak: number) => RecoveryVerdict, now: number): void {
+  /**
+   * A normal value of a rule clears a pending confirmation; returns whether the
+   * rule's alert is open and not yet recovered (then `judgeRecovery` decides).
+   * Two steps, so the common case (nothing open) builds no recovery verdict.
+   */
+  private openAfterNormal(r: ResidentState, rule: string): boolean {
     this.clearPending(r, rule);
     const alert = this.open.get(r.id, 'abnormal_vital', rule);
-    if (!alert || alert.recoveredAt !== undefined) {
-      this.resetStreak(r, rule);
-      return;
-    }
-    const verdict = decide(r.memory?.normalStreak?.[rule] ?? 0);
+    if (alert && alert.recoveredAt === undefined) return true;
+    this.resetStreak(r, rule);
+    return false;
+  }
+
+  private normalStreak(r: ResidentState, rule: string): number {
+    return r.memory?.normalStreak?.[rule] ?? 0;
+  }
+
+  /** With hysteresis: recovers the rule's alert, or counts one more normal reading toward it. */
+  private judgeRecovery(r: ResidentState, rule: string, verdict: RecoveryVerdict, now: number): void {
     if (verdict.recovered) {
       this.resetStreak(r, rule);
       this.recover(r.id, 'abnormal_vital', rule, now, verdict.reason);

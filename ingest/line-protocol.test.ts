@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../core/schemas/observation.js';
-import { toLineProtocol } from './line-protocol.js';
+import { epochMsText, toLineProtocol } from './line-protocol.js';
 
 const ts = Date.UTC(2026, 10, 27, 0, 0, 0) + 123; // ms precision must survive
 
@@ -70,5 +71,12 @@ describe('toLineProtocol', () => {
   it('writes the exact line InfluxDB expects for a heart rate reading', () => {
     const lp = toLineProtocol(observation('heart_rate', { bpm: 72 }));
     expect(lp).toBe(`heart_rate,device=bp-7,dong=1111051500,resident=r-0042,type=heart_rate bpm=72 ${ts}`);
+  });
+
+  it('writes every epoch-ms timestamp as the same digits String() gives', () => {
+    for (const ms of [0, 999_999, 1_000_000, 1_764_201_600_000, 1_764_201_000_001, 1_764_201_099_999, 1_764_201_100_000, Date.now()]) {
+      expect(epochMsText(ms)).toBe(String(ms));
+    }
+    fc.assert(fc.property(fc.maxSafeNat(), (ms) => epochMsText(ms) === String(ms)), { numRuns: 10_000 });
   });
 });

@@ -6,5 +6,11 @@ export type LatestVitals = Partial<Record<VitalName, { value: number; at: number
 /** Records a measurement unless a newer one of the same vital is already known (late deliveries). */
 export function recordVital(latest: LatestVitals, vital: VitalName, value: number, at: number): void {
   const known = latest[vital];
-  if (!known || at >= known.at) latest[vital] = { value, at };
+  if (!known) {
+    latest[vital] = { value, at };
+  } else if (at >= known.at) {
+    // In place: one object per vital for good, not one per reading for the collector.
+    known.value = value;
+    known.at = at;
+  }
 }

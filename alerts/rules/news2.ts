@@ -45,18 +45,35 @@ export type News2Verdict =
       reason: string;
     };
 
-/** The aggregate of the latest measurements within the window ending at the newest of them. */
-export function news2(latest: LatestVitals, spo2Scale2 = false): News2Verdict {
-  // Plain loops: this runs for every heart rate, SpO2, pressure and temperature reading.
+function newestOf(latest: LatestVitals): number {
   let newest = -Infinity;
   for (const p of news2Parameters) newest = Math.max(newest, latest[p]?.at ?? -Infinity);
-  const present: News2Parameter[] = [];
-  const missing: News2Parameter[] = [];
-  for (const p of news2Parameters) {
-    const at = latest[p]?.at;
-    if (at !== undefined && newest - at <= NEWS2_WINDOW_MS) present.push(p);
-    else missing.push(p);
-  }
+  return newest;
+}
+
+const inWindow = (latest: LatestVitals, p: News2Parameter, newest: number) => {
+  const at = latest[p]?.at;
+  return at !== undefined && newest - at <= NEWS2_WINDOW_MS;
+};
+
+/**
+ * How many NEWS2 parameters were measured within the window, without building
+ * anything: it runs for every heart rate, SpO2, pressure and temperature reading
+ * and is below NEWS2_MIN_PARAMETERS nearly always (the verdict's arrays were
+ * 20 % of the bytes the platform allocated in the gateway mix).
+ */
+export function news2ParametersPresent(latest: LatestVitals): number {
+  const newest = newestOf(latest);
+  let count = 0;
+  for (const p of news2Parameters) if (inWindow(latest, p, newest)) count++;
+  return count;
+}
+
+/** The aggregate of the latest measurements within the window ending at the newest of them. */
+export function news2(latest: LatestVitals, spo2Scale2 = false): News2Verdict {
+  const newest = newestOf(latest);
+  const present = news2Parameters.filter((p) => inWindow(latest, p, newest));
+  const missing = news2Parameters.filter((p) => !present.includes(p));
   if (present.length < NEWS2_MIN_PARAMETERS) return { computed: false, present, missing };
   const parameters: Partial<Record<News2Parameter, { value: number; score: number }>> = {};
   let score = 0;

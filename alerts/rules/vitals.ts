@@ -4,7 +4,7 @@ import type { VitalBand, VitalName } from '../../core/schemas/registry.js';
 import { GLUCOSE_HHS_MG_DL } from './vital-bands.js';
 
 /** Which field of which reading type carries each vital. */
-const vitalFields: Partial<Record<Observation['type'], [VitalName, string][]>> = {
+export const vitalFields: Partial<Record<Observation['type'], readonly (readonly [VitalName, string])[]>> = {
   spo2: [['spo2', 'spo2'], ['heart_rate', 'pulse']],
   blood_pressure: [['systolic', 'systolic'], ['diastolic', 'diastolic'], ['heart_rate', 'pulse']],
   heart_rate: [['heart_rate', 'bpm']],
