@@ -26,7 +26,7 @@ import { deviceSilence } from './rules/device-silence.js';
 import { feverWithAbnormalVital } from './rules/fever.js';
 import { recordVital } from './rules/latest-vitals.js';
 import { missedCheckin } from './rules/missed-checkin.js';
-import { news2, NEWS2_MIN_PARAMETERS, news2Parameters, news2ParametersPresent } from './rules/news2.js';
+import { news2, news2Parameters, news2Ready } from './rules/news2.js';
 import { recovery, recoveryByStreak, type RecoveryVerdict } from './rules/recovery.js';
 import { bandsFor, FEVER_CRITICAL_WITH_OTHER_C, recoveryMargins, vitalUnits } from './rules/vital-bands.js';
 import { classifyVital, vitalFields } from './rules/vitals.js';
@@ -401,7 +401,7 @@ export class AlertEngine {
 
   private judgeNews2(r: ResidentState, ts: number, now: number): void {
     const vitals = r.memory?.vitals ?? {};
-    if (news2ParametersPresent(vitals) < NEWS2_MIN_PARAMETERS) return;
+    if (!news2Ready(vitals)) return;
     const verdict = news2(vitals, r.spo2Scale2);
     if (!verdict.computed) return;
     if (verdict.severity === null) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { News2Parameter } from '../../core/schemas/alert.js';
 import type { LatestVitals } from './latest-vitals.js';
-import { news2, NEWS2_WINDOW_MS, scoreParameter } from './news2.js';
+import fc from 'fast-check';
+import { news2, news2Parameters, news2Ready, NEWS2_WINDOW_MS, scoreParameter } from './news2.js';
 
 const t0 = Date.UTC(2026, 10, 27, 8);
 const minute = 60_000;
@@ -72,5 +73,19 @@ describe('news2', () => {
   it('ignores vitals that are not NEWS2 parameters', () => {
     const vitals: LatestVitals = { ...latest({ spo2: 97, heart_rate: 72, systolic: 125 }), glucose: { value: 40, at: t0 }, diastolic: { value: 130, at: t0 } };
     expect(news2(vitals).computed).toBe(false);
+  });
+});
+
+describe('news2Ready', () => {
+  it('answers exactly when news2 computes a score, for any mix of measurements and times', () => {
+    const measurement = fc.option(fc.record({ value: fc.integer({ min: 30, max: 250 }), at: fc.integer({ min: t0 - 3 * NEWS2_WINDOW_MS, max: t0 }) }), { nil: undefined });
+    const latest = fc.tuple(...news2Parameters.map(() => measurement)).map((values) => {
+      const vitals: LatestVitals = {};
+      news2Parameters.forEach((p, i) => {
+        if (values[i]) vitals[p] = values[i];
+      });
+      return vitals;
+    });
+    fc.assert(fc.property(latest, (vitals) => news2Ready(vitals) === news2(vitals).computed), { numRuns: 5000 });
   });
 });

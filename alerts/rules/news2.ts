@@ -57,16 +57,21 @@ const inWindow = (latest: LatestVitals, p: News2Parameter, newest: number) => {
 };
 
 /**
- * How many NEWS2 parameters were measured within the window, without building
- * anything: it runs for every heart rate, SpO2, pressure and temperature reading
- * and is below NEWS2_MIN_PARAMETERS nearly always (the verdict's arrays were
- * 20 % of the bytes the platform allocated in the gateway mix).
+ * Whether enough NEWS2 parameters were measured within the window for a score,
+ * without building anything: it runs for every heart rate, SpO2, pressure and
+ * temperature reading, and the answer is nearly always no (building the
+ * verdict's arrays each time was 20 % of the bytes the platform allocated in
+ * the gateway mix). Parameters never measured are counted first; most
+ * residents never have four.
  */
-export function news2ParametersPresent(latest: LatestVitals): number {
+export function news2Ready(latest: LatestVitals): boolean {
+  let measured = 0;
+  for (const p of news2Parameters) if (latest[p] !== undefined) measured++;
+  if (measured < NEWS2_MIN_PARAMETERS) return false;
   const newest = newestOf(latest);
-  let count = 0;
-  for (const p of news2Parameters) if (inWindow(latest, p, newest)) count++;
-  return count;
+  let present = 0;
+  for (const p of news2Parameters) if (inWindow(latest, p, newest)) present++;
+  return present >= NEWS2_MIN_PARAMETERS;
 }
 
 /** The aggregate of the latest measurements within the window ending at the newest of them. */
