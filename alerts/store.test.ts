@@ -39,8 +39,8 @@ describe('openAlertStore', () => {
     const reopened = openAlertStore(file);
     expect(reopened.lastSeq()).toBe(2);
     expect(reopened.cursor()).toBe(42);
-    expect(reopened.loadActivity()).toEqual([{ residentId: 'r-1', lastActivityAt: at, missedFiredFor: null, memory: { weights: [{ at, kg: 61 }] } }]);
-    expect(reopened.loadDevices()).toEqual([{ deviceId: 'd-1', residentId: 'r-1', lastSeenAt: at, silenceFrom: at, offlineFiredFor: null, levels: { power: 3 } }]);
+    expect([...reopened.loadActivity()]).toEqual([{ residentId: 'r-1', lastActivityAt: at, missedFiredFor: null, memory: { weights: [{ at, kg: 61 }] } }]);
+    expect([...reopened.loadDevices()]).toEqual([{ deviceId: 'd-1', residentId: 'r-1', lastSeenAt: at, silenceFrom: at, offlineFiredFor: null, levels: { power: 3 } }]);
     expect(reopened.aliveAt()).toBe(at + 5);
     reopened.close();
   });
@@ -75,9 +75,9 @@ describe('openAlertStore', () => {
     old.close();
 
     const store = openAlertStore(file);
-    expect(store.loadActivity()).toEqual([{ residentId: 'r-1', lastActivityAt: at, missedFiredFor: null }]);
+    expect([...store.loadActivity()]).toEqual([{ residentId: 'r-1', lastActivityAt: at, missedFiredFor: null }]);
     store.saveActivity([{ residentId: 'r-1', lastActivityAt: at + 1, missedFiredFor: null, memory: { pending: { spo2: at } } }]);
-    expect(store.loadActivity()[0]?.memory).toEqual({ pending: { spo2: at } });
+    expect([...store.loadActivity()][0]?.memory).toEqual({ pending: { spo2: at } });
     store.close();
   });
 });

@@ -62,9 +62,11 @@ export interface AlertStore {
   list(query: AlertQuery): { alerts: Alert[]; next: number | null };
   changedSince(seq: number, dongs: readonly string[] | null, limit: number): Alert[];
   lastSeq(): number;
-  loadActivity(): ResidentActivityRow[];
+  /** Streamed: 100,000 residents need not exist as rows all at once. */
+  loadActivity(): Iterable<ResidentActivityRow>;
   saveActivity(rows: readonly ResidentActivityRow[]): void;
-  loadDevices(): DeviceStateRow[];
+  /** Streamed, like loadActivity. */
+  loadDevices(): Iterable<DeviceStateRow>;
   /** The replay cursor last committed (0 when none). */
   cursor(): number;
   /** The last `aliveAt` committed, if any. */
@@ -184,20 +186,28 @@ export function openAlertStore(file: string): AlertStore {
       return db.prepare<unknown[], AlertRow>(sql).all(...params, limit).map(parse);
     },
     lastSeq: () => seq,
-    loadActivity: () =>
-      (db.prepare('SELECT resident_id, last_activity_at, missed_fired_for, memory FROM activity').all() as {
+    *loadActivity() {
+      const rows = db.prepare('SELECT resident_id, last_activity_at, missed_fired_for, memory FROM activity').iterate() as IterableIterator<{
         resident_id: string; last_activity_at: number; missed_fired_for: number | null; memory: string | null;
-      }[]).map((r) => ({
-        residentId: r.resident_id,
-        lastActivityAt: r.last_activity_at,
-        missedFiredFor: r.missed_fired_for,
-        ...(r.memory ? { memory: JSON.parse(r.memory) as ResidentMemory } : {}),
-      })),
+      }>;
+      for (const r of rows) {
+        yield {
+          residentId: r.resident_id,
+          lastActivityAt: r.last_activity_at,
+          missedFiredFor: r.missed_fired_for,
+          ...(r.memory ? { memory: JSON.parse(r.memory) as ResidentMemory } : {}),
+        };
+      }
+    },
     saveActivity: (rows) => void commit({ residents: rows }),
-    loadDevices: () =>
-      (db.prepare('SELECT device_id, resident_id, last_seen_at, silence_from, offline_fired_for, levels FROM device_state').all() as {
+    *loadDevices() {
+      const rows = db.prepare('SELECT device_id, resident_id, last_seen_at, silence_from, offline_fired_for, levels FROM device_state').iterate() as IterableIterator<{
         device_id: string; resident_id: string; last_seen_at: number; silence_from: number; offline_fired_for: number | null; levels: string;
-      }[]).map((d) => ({ deviceId: d.device_id, residentId: d.resident_id, lastSeenAt: d.last_seen_at, silenceFrom: d.silence_from, offlineFiredFor: d.offline_fired_for, levels: JSON.parse(d.levels) as Record<string, number> })),
+      }>;
+      for (const d of rows) {
+        yield { deviceId: d.device_id, residentId: d.resident_id, lastSeenAt: d.last_seen_at, silenceFrom: d.silence_from, offlineFiredFor: d.offline_fired_for, levels: JSON.parse(d.levels) as Record<string, number> };
+      }
+    },
     cursor: () => cursor,
     aliveAt: () => aliveAt,
     close: () => db.close(),
