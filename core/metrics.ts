@@ -19,6 +19,7 @@ export function createMetrics() {
     outboxBacklog: new Gauge({ name: 'dh_ingest_outbox_backlog', help: 'Readings durable but not yet in InfluxDB', registers: r }),
     outboxHeld: new Gauge({ name: 'dh_ingest_outbox_readings', help: 'Readings on disk: not yet in InfluxDB or not yet durable for the alerts engine', registers: r }),
     writerLag: new Gauge({ name: 'dh_ingest_writer_lag_seconds', help: 'Age of the oldest reading not yet in InfluxDB', registers: r }),
+    appendsWaited: new Counter({ name: 'dh_ingest_appends_waited_total', help: 'Messages whose PUBACK waited (up to 1 s) for the InfluxDB writer to catch up', registers: r }),
     influxWritten: new Counter({ name: 'dh_ingest_influx_points_written_total', help: 'Points InfluxDB acknowledged', registers: r }),
     influxFailures: new Counter({ name: 'dh_ingest_influx_write_failures_total', help: 'Failed InfluxDB write requests', registers: r }),
     influxRefused: new Counter({ name: 'dh_ingest_influx_points_refused_total', help: 'Points InfluxDB refused as invalid (400), dropped', registers: r }),

@@ -181,7 +181,8 @@ describe('ingest: outbox, writer and replay', () => {
   it('holds an append while the lines in memory fill their budget and InfluxDB drains, until the writer catches up', async () => {
     let unstall!: () => void;
     influx.stall = new Promise((resolve) => (unstall = resolve));
-    const ing = start({ outbox: { memoryReadings: 20, holdMs: 60_000 } });
+    const metrics = createMetrics();
+    const ing = start({ metrics, outbox: { memoryReadings: 20, holdMs: 60_000 } });
     const batch = (from: number) => payload({ readings: Array.from({ length: 10 }, (_, k) => reading(from + k, clock)) });
     await ing.accept(device, batch(0));
     await ing.accept(device, batch(10));
@@ -190,6 +191,7 @@ describe('ingest: outbox, writer and replay', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(accepted).toBe(false); // not durable yet, so no PUBACK
     expect(published).toHaveLength(20);
+    expect((await metrics.appendsWaited.get()).values[0]?.value).toBe(1);
     unstall();
     await held;
     expect(published.map((o) => o.outboxId)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));

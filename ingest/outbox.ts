@@ -133,6 +133,8 @@ export class Outbox {
   constructor(
     private readonly file: string,
     private readonly options: OutboxOptions,
+    /** Called for each append that has to wait for room (a metric for operators: PUBACKs slowed by the writer). */
+    private readonly onWait: () => void = () => {},
   ) {
     this.db = openDb(file, { syncEachCommit: false });
     this.db.exec(SCHEMA);
@@ -177,6 +179,7 @@ export class Outbox {
       if (this.holding && (this.waiting.length > 0 || !this.hasRoomFor(entry.readings.length))) {
         append.heldUntil = Date.now() + this.options.holdMs;
         this.waiting.push(append);
+        this.onWait();
         this.armHoldTimer();
       } else {
         this.enqueue(append);
