@@ -12,6 +12,7 @@ const ROLES = ['staff', 'nurse', 'health_center', 'admin'];
 export function createAdminView(ctx) {
   const view = {
     shown: false,
+    loaded: false, // the forms wait for the lists: a re-render when they arrived ate what was typed meanwhile
     residents: [],
     staff: [],
     devices: [],
@@ -61,6 +62,7 @@ export function createAdminView(ctx) {
       handleError(err, 'load');
       return;
     }
+    view.loaded = true;
     if (only.length) renderSections(...only);
     else render();
   }
@@ -323,9 +325,9 @@ export function createAdminView(ctx) {
     ctx.root.replaceChildren(
       el('div', { className: 'page-head' }, [el('h2', { text: t('adminTitle') })]),
       load ? el('p', { className: 'banner', text: load.text }) : null,
-      sections.residents(),
-      sections.devices(),
-      sections.staff(),
+      ...(view.loaded
+        ? [sections.residents(), sections.devices(), sections.staff()]
+        : [load ? null : el('p', { className: 'muted', text: t('adminLoading') })]),
     );
   }
 
@@ -390,6 +392,7 @@ export function createAdminView(ctx) {
   return {
     show() {
       view.shown = true;
+      view.loaded = false;
       render();
       void loadAll();
     },
