@@ -128,7 +128,7 @@ export const run: Bench = async ({ quick }) => {
     const raw = await measureRaw(influxd.url, gateways.devices, durationMs, RAW_IN_FLIGHT);
     const rawPerS = raw.points / raw.seconds;
     const rawInfluxCpu = cpuSeconds(influxd.pid) - rawCpu0;
-    // One request at a time, as the reference figure (~290 k points/s) was taken: context, not the bar.
+    // One request at a time too: context beside the reference figure (~290 k points/s), not the bar.
     const sequential = await measureRaw(influxd.url, gateways.devices, durationMs, 1);
     const sequentialPerS = sequential.points / sequential.seconds;
 
