@@ -1,5 +1,5 @@
-import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../core/schemas/readings.js';
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../core/schemas/readings.js';
 import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
 import { readingLines } from './line-protocol.js';
