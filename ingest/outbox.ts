@@ -3,7 +3,7 @@ import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../
 import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
 import { readingLines } from './line-protocol.js';
-import type { Receipt } from './receipts.js';
+import { ReceiptLog, type Receipt } from './receipts.js';
 
 /** One accepted message: its good readings, validated, with their line protocol. */
 export interface OutboxEntry {
@@ -72,8 +72,6 @@ CREATE TABLE IF NOT EXISTS outbox_rows (
   lines TEXT, -- rows moved from the first outbox (line protocol, no readings)
   payload BLOB); -- the message as received, validated again with \`at\` when read back
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- The receipts of one commit: JSON [[deviceId, messageId, digest, at], ...]; the oldest rows go beyond receiptsKept.
-CREATE TABLE IF NOT EXISTS receipt_groups (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, body TEXT NOT NULL);
 `;
 
 /**
@@ -111,8 +109,7 @@ export class Outbox {
   private holdTimer: NodeJS.Timeout | undefined;
   private holdTimerFor: PendingAppend | undefined;
   private nextId: number;
-  private receiptGroups: { id: number; n: number }[]; // oldest first
-  private receiptsOnDisk: number;
+  private readonly receiptLog: ReceiptLog;
   private unwritten: number;
   private held: number;
   // Line protocol of committed rows not yet in InfluxDB; every row with id ≥ memoryFloor is here.
@@ -140,13 +137,10 @@ export class Outbox {
     this.db.exec(SCHEMA);
     addPayloadColumn(this.db);
     migrateLineOutbox(this.db);
-    migrateReceiptRing(this.db);
+    this.receiptLog = new ReceiptLog(this.db, options.receiptsKept);
     this.q = {
       insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setNextId: this.db.prepare("INSERT INTO outbox_meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-      // One row of receipts per commit, not one per message: a second insert per message was ~8 % of the CPU in the broker bench.
-      putReceipts: this.db.prepare('INSERT INTO receipt_groups (n, body) VALUES (?, ?)'),
-      dropReceiptsThrough: this.db.prepare('DELETE FROM receipt_groups WHERE id <= ?'),
       rowsBetween: this.db.prepare<[number, number, number], DiskRow>(
         'SELECT * FROM outbox_rows WHERE id > ? AND id < ? ORDER BY id LIMIT ?',
       ),
@@ -165,9 +159,6 @@ export class Outbox {
     this.memoryFloor = this.nextId;
     this.unwritten = stats.readings ?? 0;
     this.held = this.unwritten;
-    this.receiptGroups = [];
-    this.receiptsOnDisk = 0;
-    this.loadReceiptGroups();
   }
 
   /** Resolves with the id of the first reading once the entry is on disk; rejects if it cannot be kept (disk full, read-only). */
@@ -270,19 +261,19 @@ export class Outbox {
     let removed = 0;
     try {
       this.db.transaction(() => {
-        const receipts: [string, number, string, number][] = [];
+        const receipts: Receipt[] = [];
         for (const p of group) {
           const { device, at, readings, payload, receipt } = p.entry;
           insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, payload);
-          if (receipt) receipts.push([receipt.deviceId, receipt.messageId, receipt.digest, receipt.at]);
+          if (receipt) receipts.push(receipt);
         }
-        if (receipts.length > 0) this.keepReceipts(receipts);
+        if (receipts.length > 0) this.receiptLog.keep(receipts);
         if (group.length > 0) setNextId.run(this.nextId);
         removed = this.runDelete();
       })();
     } catch (err) {
       if (group.length > 0) this.appendFailure = { at: Date.now(), error: (err as Error).message };
-      this.loadReceiptGroups(); // the rolled-back transaction may have counted some
+      this.receiptLog.reload(); // the rolled-back transaction may have counted some
       for (const p of group) {
         this.unsettledReadings -= p.entry.readings.length;
         p.reject(err as Error);
@@ -292,25 +283,6 @@ export class Outbox {
     this.held -= removed;
     this.deleteThroughId = Math.max(this.deleteThroughId, this.deletePendingId);
     return group.length > 0 ? group : undefined;
-  }
-
-  private loadReceiptGroups(): void {
-    this.receiptGroups = this.db.prepare<[], { id: number; n: number }>('SELECT id, n FROM receipt_groups ORDER BY id').all();
-    this.receiptsOnDisk = this.receiptGroups.reduce((sum, g) => sum + g.n, 0);
-  }
-
-  /** Inside the commit's transaction: one row for the group's receipts, and the oldest rows beyond `receiptsKept` go. */
-  private keepReceipts(receipts: [string, number, string, number][]): void {
-    const { lastInsertRowid } = this.q.putReceipts.run(receipts.length, JSON.stringify(receipts));
-    this.receiptGroups.push({ id: Number(lastInsertRowid), n: receipts.length });
-    this.receiptsOnDisk += receipts.length;
-    let dropThrough = 0;
-    while (this.receiptsOnDisk - this.receiptGroups[0]!.n >= this.options.receiptsKept) {
-      const oldest = this.receiptGroups.shift()!;
-      this.receiptsOnDisk -= oldest.n;
-      dropThrough = oldest.id;
-    }
-    if (dropThrough > 0) this.q.dropReceiptsThrough.run(dropThrough);
   }
 
   /**
@@ -446,8 +418,7 @@ export class Outbox {
 
   /** Receipt times kept on disk (newest last), to seed the in-memory window after a restart. */
   receipts(): Receipt[] {
-    return this.db.prepare<[], { body: string }>('SELECT body FROM receipt_groups ORDER BY id').all().flatMap(({ body }) =>
-      (JSON.parse(body) as [string, number, string, number][]).map(([deviceId, messageId, digest, at]) => ({ deviceId, messageId, digest, at })));
+    return this.receiptLog.all();
   }
 
   /** Readings durable but not yet acknowledged by InfluxDB. */
@@ -540,21 +511,6 @@ function migrateLineOutbox(db: Db): void {
     db.exec(`INSERT INTO outbox_rows (id, n, at, device, resident, dong, readings, lines)
              SELECT id, 1, at, '', '', '', NULL, line FROM outbox`);
     db.exec('DROP TABLE outbox');
-  })();
-}
-
-/** The receipts of the first ring table (one row per receipt, key `device\npacket id`) become one group. */
-function migrateReceiptRing(db: Db): void {
-  const legacy = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'receipts'").get();
-  if (!legacy) return;
-  db.transaction(() => {
-    const rows = db.prepare<[], { key: string; digest: string; at: number }>('SELECT key, digest, at FROM receipts ORDER BY at').all();
-    const receipts = rows.map(({ key, digest, at }) => {
-      const cut = key.lastIndexOf('\n');
-      return [key.slice(0, cut), Number(key.slice(cut + 1)), digest, at];
-    });
-    if (receipts.length > 0) db.prepare('INSERT INTO receipt_groups (n, body) VALUES (?, ?)').run(receipts.length, JSON.stringify(receipts));
-    db.exec('DROP TABLE receipts');
   })();
 }
 
