@@ -35,7 +35,7 @@ demo: system-deps build
 	node dist/device-simulator/demo.js
 
 start: build
-	node dist/main.js
+	npm start
 
 clean:
 	rm -rf dist
