@@ -110,7 +110,8 @@ async function measureMix(
 
 /**
  * Stored readings/s end to end (devices over MQTT at QoS 1 → broker → outbox
- * → writer → InfluxDB, each reading counted once InfluxQL sees it) against raw
+ * → writer → InfluxDB, each reading counted once InfluxDB acknowledged it, and
+ * all of them checked with InfluxQL at the end) against raw
  * line protocol straight to the same influxd, in the same run (DESIGN §7: the
  * batch mix must reach 70 % of raw).
  */
