@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AlertEngine } from '../alerts/engine.js';
 import { openAlertStore } from '../alerts/store.js';
 import { createInProcessBus } from '../core/bus.js';
@@ -13,7 +11,7 @@ import type { Observation } from '../core/schemas/observation.js';
 import type { Device, Resident } from '../core/schemas/registry.js';
 import type { AlertLoadJob, AlertLoadResult } from './alerts-load-worker.js';
 import type { Bench, BenchResult } from './run.js';
-import { startBenchPlatform } from './support.js';
+import { runWorker, startBenchPlatform } from './support.js';
 
 const second = 1000;
 const minute = 60 * second;
@@ -155,16 +153,6 @@ export async function scanBench(quick: boolean): Promise<BenchResult> {
   }
 }
 
-function runWorker(job: AlertLoadJob): Promise<AlertLoadResult> {
-  const worker = fileURLToPath(new URL('./alerts-load-worker.js', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as AlertLoadResult) : reject(new Error(`alerts load worker exited ${code}`))));
-  });
-}
-
 /**
  * Alert latency, publish → Socket.io `alert`, at 5,000 readings/s: the whole
  * platform in this process (real MQTT, outbox, InfluxDB, alerts, web), the
@@ -187,12 +175,12 @@ export async function latencyBench(quick: boolean): Promise<BenchResult> {
     }
     const staff = await registry.createStaff({ username: 'bench-staff', password: 'bench-staff-password', displayName: 'bench', role: 'staff', dongs: [DONG] });
     const readingsPerSecond = 5000;
-    const result = await runWorker({
+    const result = await runWorker<AlertLoadResult>('alerts-load-worker.js', {
       mqttUrl: `mqtt://127.0.0.1:${platform.ports.mqtt}`,
       httpUrl: `http://127.0.0.1:${platform.ports.http}`,
       token: registry.createSession(staff.id),
       normal, abnormal, readingsPerSecond, abnormalEvery: 50, warmupSeconds: quick ? 1 : 2, seconds: quick ? 5 : 15,
-    });
+    } satisfies AlertLoadJob);
     return {
       name: 'alerts-latency',
       figures: {

@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/logger.js';
 import { waitFor } from '../core/net.js';
 import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
-import { BENCH_DONG, cpuSeconds, metricOf, provision, startPlatformProcess, type PlatformChild } from './support.js';
+import { BENCH_DONG, cpuSeconds, metricOf, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
 
 const RAW_BATCH = 5000;
 const POINTS_WRITTEN = 'dh_ingest_influx_points_written_total';
@@ -61,16 +59,6 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number,
   return { points: next, seconds };
 }
 
-function runFleet(job: IngestJob): Promise<IngestLoadResult> {
-  const worker = fileURLToPath(new URL('./ingest-worker.js', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as IngestLoadResult) : reject(new Error(`fleet exited ${code}`))));
-  });
-}
-
 async function countStored(influx: InfluxClient, devices: { id: string }[]): Promise<number> {
   const ids = devices.map((d) => d.id.replace(/[^A-Za-z0-9_-]/g, '')).join('|');
   const [series] = await influx.query(`SELECT count("bpm") FROM "heart_rate" WHERE "device" =~ /^(${ids})$/`);
@@ -99,7 +87,7 @@ async function measureMix(
   const devices = await provision(platform, mix.devices, mix.label);
   const cpu0 = { platform: cpuSeconds(platform.child.pid), influxd: cpuSeconds(influxd.pid) };
   const written0 = await metricOf(platform.httpUrl, POINTS_WRITTEN);
-  const load = await runFleet({ url: platform.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 });
+  const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: platform.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
   await waitFor(async () => (await metricOf(platform.httpUrl, POINTS_WRITTEN)) - written0 >= load.readings, 120_000, `${mix.label}: all readings acknowledged by InfluxDB`, 50);
   const storedAt = Date.now();
   const cpu = { platform: cpuSeconds(platform.child.pid) - cpu0.platform, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds };

@@ -16,7 +16,6 @@ const BASE_DEVICES = 250;
 const STEPS = [1, 2, 4];
 const PER_DEVICE_RATE = 10; // readings/s per device: 2,500 / 5,000 / 10,000 readings/s offered
 
-
 /** Runs bench/rate-worker in a child process; `onProgress` gets its progress lines. */
 export function runRate(job: RateJob, onProgress?: (p: { sent: number; acked: number; behind: number; at: number }) => void): Promise<RateResult> {
   const worker = fileURLToPath(new URL('./rate-worker.js', import.meta.url));

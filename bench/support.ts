@@ -32,16 +32,22 @@ export interface LoadResult {
   latencyMs: { p50: number; p99: number };
 }
 
-/** Runs bench/load-worker in a child process and returns its result. */
-export function runLoad(job: LoadJob): Promise<LoadResult> {
-  const worker = fileURLToPath(new URL('./load-worker.js', import.meta.url));
+/**
+ * Runs a bench worker (`script`, next to this file) in its own process, so the load does not share an
+ * event loop with what it measures: the job goes in as argv[2], the result comes back as JSON on stdout.
+ */
+export function runWorker<T>(script: string, job: unknown): Promise<T> {
+  const worker = fileURLToPath(new URL(`./${script}`, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load worker exited ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${script} exited ${code}`))));
   });
 }
+
+/** Runs bench/load-worker and returns its result. */
+export const runLoad = (job: LoadJob) => runWorker<LoadResult>('load-worker.js', job);
 
 /** The whole platform in this process on free ports, with its own managed influxd, in a temp DATA_DIR. */
 export async function startBenchPlatform(env: Record<string, string> = {}): Promise<{ platform: Platform; close(): Promise<void> }> {
