@@ -18,6 +18,10 @@ export function tagPrefix(device: DeviceIdentity): string {
   return `,device=${escapeTag(device.deviceId)},dong=${escapeTag(device.dong)},resident=${escapeTag(device.residentId)},type=`;
 }
 
+// Per identity object: the broker makes one per connection at CONNECT and never changes it,
+// so a device's tags are escaped once, not for every message.
+const prefixes = new WeakMap<DeviceIdentity, string>();
+
 function fieldSet(fields: ReadingFields): string {
   let out = '';
   for (const name in fields) {
@@ -55,7 +59,8 @@ export function readingLine(prefix: string, reading: ValidReading): string {
  * this takes 0.3 µs in all (same measurement).
  */
 export function readingLines(device: DeviceIdentity, readings: readonly ValidReading[]): string {
-  const prefix = tagPrefix(device);
+  let prefix = prefixes.get(device);
+  if (prefix === undefined) prefixes.set(device, (prefix = tagPrefix(device)));
   const lines = new Array<string>(readings.length);
   for (let i = 0; i < readings.length; i++) lines[i] = readingLine(prefix, readings[i]!);
   return lines.join('\n');
