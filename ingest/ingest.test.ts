@@ -25,6 +25,7 @@ class FakeInflux implements InfluxClient {
   requests = 0;
   refuse: (line: string) => boolean = () => false;
   stall: Promise<void> | undefined; // a slow InfluxDB: writes wait for it
+  afterWrite: () => void = () => {};
   async writeLines(blocks: readonly string[]) {
     this.requests++;
     await this.stall;
@@ -32,6 +33,7 @@ class FakeInflux implements InfluxClient {
     const lines = blocks.flatMap((b) => b.split('\n'));
     if (lines.some(this.refuse)) throw Object.assign(new Error('unable to parse'), { statusCode: 400, body: '{"error":"unable to parse"}' });
     this.lines.push(...lines);
+    this.afterWrite();
   }
   async query() {
     return [];
@@ -219,6 +221,22 @@ describe('ingest: outbox, writer and replay', () => {
     influx.up = true;
     await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
     expect(new Set(influx.lines).size).toBe(50);
+  });
+
+  it('does not hold appends while rows wait on disk after an outage: the writer reads the disk anyway', async () => {
+    influx.up = false;
+    const ing = start({ outbox: { memoryReadings: 10, holdMs: 60_000 }, writer: { batchSize: 10, inFlight: 1, minBackoffMs: 10, maxBackoffMs: 20, idlePingMs: 20 } });
+    const batch = (from: number) => payload({ readings: Array.from({ length: 10 }, (_, k) => reading(from + k, clock)) });
+    for (let i = 0; i < 3; i++) await ing.accept(device, batch(i * 10)); // 30 readings, 10 of them in memory
+    let unstall!: () => void;
+    influx.afterWrite = () => (influx.stall ??= new Promise((resolve) => (unstall = resolve))); // InfluxDB back, then slow
+    influx.up = true;
+    await waitFor(() => influx.lines.length === 10 && ing.health().influxReachable, 5000, 'the first batch after the outage');
+    await ing.accept(device, batch(30)); // no room in memory, but rows wait on disk: no wait for the stalled writer
+    expect(published).toHaveLength(40);
+    unstall();
+    await waitFor(() => ing.health().backlog === 0, 5000, 'the backlog to drain');
+    expect(new Set(influx.lines).size).toBe(40);
   });
 
   it('drops only the line InfluxDB refuses and stores the rest of its batch', async () => {
