@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { InfluxClient } from '../influx/client.js';
+import { splitLines } from './line-protocol.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
 export interface WriterOptions {
@@ -193,7 +194,7 @@ export class InfluxWriter {
    * transient failure), halves the batch until the refused lines are found and
    * drops only those, so one bad point can never block the outbox forever.
    */
-  private async write(blocks: string[]): Promise<void> {
+  private async write(blocks: Buffer[]): Promise<void> {
     try {
       await this.influx.writeLines(blocks);
     } catch (err) {
@@ -205,9 +206,9 @@ export class InfluxWriter {
         this.metrics.influxRefused.inc(dropped);
         return;
       }
-      const lines = blocks.flatMap((b) => b.split('\n'));
+      const lines = blocks.flatMap(splitLines);
       if (lines.length <= 1) {
-        this.log.error({ err: message, line: lines[0]?.slice(0, 200) }, 'influxdb refused a point; dropping it');
+        this.log.error({ err: message, line: lines[0]?.toString('utf8', 0, 200) }, 'influxdb refused a point; dropping it');
         this.metrics.influxRefused.inc();
         return;
       }

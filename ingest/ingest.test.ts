@@ -11,6 +11,7 @@ import { openDb } from '../core/sqlite.js';
 import type { Observation } from '../core/schemas/observation.js';
 import type { InfluxClient } from '../influx/client.js';
 import { startIngest, type Ingest, type IngestDeps } from './index.js';
+import { splitLines } from './line-protocol.js';
 import { payloadDigest } from './receipts.js';
 
 const device = { deviceId: 'd_test', residentId: 'r_test', dong: '1111051500' };
@@ -26,11 +27,11 @@ class FakeInflux implements InfluxClient {
   refuse: (line: string) => boolean = () => false;
   stall: Promise<void> | undefined; // a slow InfluxDB: writes wait for it
   afterWrite: () => void = () => {};
-  async writeLines(blocks: readonly string[]) {
+  async writeLines(blocks: readonly Buffer[]) {
     this.requests++;
     await this.stall;
     if (!this.up) throw new Error('connect ECONNREFUSED');
-    const lines = blocks.flatMap((b) => b.split('\n'));
+    const lines = blocks.flatMap((b) => splitLines(b).map((line) => line.toString('utf8', 0, line.length - 1)));
     if (lines.some(this.refuse)) throw Object.assign(new Error('unable to parse'), { statusCode: 400, body: '{"error":"unable to parse"}' });
     this.lines.push(...lines);
     this.afterWrite();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../core/schemas/observation.js';
-import { epochMsText, toLineProtocol } from './line-protocol.js';
+import { readingLines, splitLines, toLineProtocol } from './line-protocol.js';
 
 const ts = Date.UTC(2026, 10, 27, 0, 0, 0) + 123; // ms precision must survive
 
@@ -73,10 +73,42 @@ describe('toLineProtocol', () => {
     expect(lp).toBe(`heart_rate,device=bp-7,dong=1111051500,resident=r-0042,type=heart_rate bpm=72 ${ts}`);
   });
 
-  it('writes every epoch-ms timestamp as the same digits String() gives', () => {
-    for (const ms of [0, 999_999, 1_000_000, 1_764_201_600_000, 1_764_201_000_001, 1_764_201_099_999, 1_764_201_100_000, Date.now()]) {
-      expect(epochMsText(ms)).toBe(String(ms));
-    }
-    fc.assert(fc.property(fc.maxSafeNat(), (ms) => epochMsText(ms) === String(ms)), { numRuns: 10_000 });
+  it('writes a block of lines, each ending in a newline, that splits back into its lines', () => {
+    const device = { deviceId: 'bp-7', residentId: 'r-0042', dong: '1111051500' };
+    const block = readingLines(device, [
+      { type: 'heart_rate', ts, fields: { bpm: 72 } },
+      { type: 'temperature', ts: ts + 1, fields: { celsius: 36.6 } },
+      { type: 'heart_rate', ts: ts + 2, fields: { bpm: 73 } },
+    ]);
+    expect(block.toString()).toBe(
+      `heart_rate,device=bp-7,dong=1111051500,resident=r-0042,type=heart_rate bpm=72 ${ts}\n`
+      + `temperature,device=bp-7,dong=1111051500,resident=r-0042,type=temperature celsius=36.6 ${ts + 1}\n`
+      + `heart_rate,device=bp-7,dong=1111051500,resident=r-0042,type=heart_rate bpm=73 ${ts + 2}\n`,
+    );
+    expect(splitLines(block).map(String)).toEqual(block.toString().split(/(?<=\n)/));
+  });
+
+  it('writes the same text as String() for any number, timestamp and string (bytes written by hand)', () => {
+    const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
+    const value = fc.oneof(fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.string({ unit: 'grapheme', maxLength: 30 }));
+    const reading = fc.record({ ts: fc.maxSafeNat(), fields: fc.dictionary(fc.constantFrom('a', 'bb', 'mg_dl'), value, { maxKeys: 3 }) });
+    const expected = (r: { ts: number; fields: Record<string, number | boolean | string> }) => {
+      const fields = Object.entries(r.fields).map(([k, v]) =>
+        `${k}=${typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 't' : 'f') : `"${v.replace(/(["\\])/g, '\\$1')}"`}`);
+      return `glucose,device=d_x,dong=1111051500,resident=r_y,type=glucose ${fields.join(',') || 'event=t'} ${r.ts}\n`;
+    };
+    fc.assert(fc.property(fc.array(reading, { minLength: 1, maxLength: 20 }), (readings) => {
+      const block = readingLines(device, readings.map((r) => ({ type: 'glucose' as const, ...r })));
+      expect(block.toString('utf8')).toBe(readings.map(expected).join(''));
+    }), { numRuns: 2000 });
+  });
+
+  it('grows its buffer for a message larger than it (500 readings with long string fields)', () => {
+    const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
+    const long = '동행'.repeat(100);
+    const readings = Array.from({ length: 500 }, (_, i) => ({ type: 'glucose' as const, ts: ts + i, fields: { mg_dl: 100 + i, context: long } }));
+    const lines = splitLines(readingLines(device, readings)).map(String);
+    expect(lines).toHaveLength(500);
+    expect(lines[499]).toBe(`glucose,device=d_x,dong=1111051500,resident=r_y,type=glucose mg_dl=599,context="${long}" ${ts + 499}\n`);
   });
 });

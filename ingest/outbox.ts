@@ -11,7 +11,7 @@ export interface OutboxEntry {
   at: number; // receipt time, epoch ms: the `now` the payload was validated with
   payload: Buffer; // the message as received: validating it again with `at` gives `readings`
   readings: readonly ValidReading[];
-  lines: string; // the readings as line protocol, one line each
+  lines: Buffer; // the readings as line protocol, each line ending in `\n`
   receipt: Receipt | undefined; // kept so a redelivery after a restart gets the same receipt time
 }
 
@@ -19,7 +19,7 @@ export interface OutboxEntry {
 export interface OutboxRow {
   id: number;
   n: number;
-  lines: string;
+  lines: Buffer;
 }
 
 /** What a replay republishes. */
@@ -340,7 +340,7 @@ export class Outbox {
       const disk = this.q.rowsBetween.all(cursor, this.memoryFloor, 500);
       if (disk.length === 0) break;
       for (const row of disk) {
-        rows.push({ id: row.id, n: row.n, lines: row.lines ?? readingLines(identityOf(row), storedReadings(row)) });
+        rows.push({ id: row.id, n: row.n, lines: row.lines !== null ? Buffer.from(`${row.lines}\n`) : readingLines(identityOf(row), storedReadings(row)) });
         readings += row.n;
         cursor = row.id + row.n - 1;
         if (readings >= minReadings) return rows;
