@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { offsetsAfter, writeDigits, writeEpochMs } from './digits.js';
 
 /**
  * The ingest bench's device fleet, in its own process so it does not share an
@@ -43,39 +44,24 @@ for (let i = 0; i < job.devices.length; i += 50) {
  */
 class LanePayload {
   private readonly bytes: Buffer;
-  private readonly digitsAt: number[] = []; // offset of each reading's bpm; its ts follows at a fixed distance
+  private readonly digitsAt: number[]; // offset of each reading's bpm; its ts follows at a fixed distance
 
   constructor(readonly perMessage: number, baseTs: number) {
     const reading = (ts: number) => `{"type":"heart_rate","bpm":60,"ts":${ts}}`;
     if (String(baseTs).length !== 13) throw new Error('ts must have 13 digits');
     const text = perMessage === 1 ? reading(baseTs) : `{"readings":[${Array.from({ length: perMessage }, () => reading(baseTs)).join(',')}]}`;
     this.bytes = Buffer.from(text);
-    for (let at = text.indexOf('"bpm":'); at >= 0; at = text.indexOf('"bpm":', at + 1)) this.digitsAt.push(at + 6);
+    this.digitsAt = offsetsAfter(text, '"bpm":');
   }
 
   /** The message whose first reading has `ts` (then ts + 1, …). */
   at(ts: number): Buffer {
     for (let k = 0; k < this.perMessage; k++) {
       const bpmAt = this.digitsAt[k]!;
-      const bpm = 60 + ((ts + k) % 40);
-      this.bytes[bpmAt] = 0x30 + Math.floor(bpm / 10);
-      this.bytes[bpmAt + 1] = 0x30 + (bpm % 10);
-      // after `60,"ts":`, in two halves that are small integers (String() of a 13-digit number is slow)
-      const low = (ts + k) % 1e6;
-      writeDigits(this.bytes, bpmAt + 8, (ts + k - low) / 1e6, 7);
-      writeDigits(this.bytes, bpmAt + 15, low, 6);
+      writeDigits(this.bytes, bpmAt, 60 + ((ts + k) % 40), 2);
+      writeEpochMs(this.bytes, bpmAt + 8, ts + k); // after `60,"ts":`
     }
     return this.bytes;
-  }
-}
-
-/** `value` (a small whole number) as exactly `width` decimal digits at `at`. */
-function writeDigits(bytes: Buffer, at: number, value: number, width: number): void {
-  let rest = value;
-  for (let i = at + width - 1; i >= at; i--) {
-    const next = (rest / 10) | 0;
-    bytes[i] = 0x30 + rest - next * 10;
-    rest = next;
   }
 }
 

@@ -8,6 +8,7 @@ import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
+import { offsetsAfter, writeDigits, writeEpochMs } from './digits.js';
 import { BENCH_DONG, cpuSeconds, metricOf, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
 
 const RAW_BATCH = 5000;
@@ -15,16 +16,36 @@ const POINTS_WRITTEN = 'dh_ingest_influx_points_written_total';
 const RAW_IN_FLIGHT = 4;
 
 
-/** The same point shape the platform writes: measurement heart_rate, tags device/dong/resident/type, one float field, ms. */
-function rawBatch(series: number, start: number, count: number, baseTs: number): string {
-  let body = '';
-  for (let i = 0; i < count; i++) {
-    const n = start + i;
-    const d = n % series;
-    const ts = baseTs + Math.floor(n / series);
-    body += `${i ? '\n' : ''}heart_rate,device=bench-raw-${d},dong=${BENCH_DONG},resident=bench-raw-r${d},type=heart_rate bpm=${60 + (ts % 40)} ${ts}`;
+/**
+ * One lane's request body, written once and then rewritten in place for each request, as the
+ * fleet does with its payloads (bench/digits.ts): the same point shape the platform writes
+ * (measurement heart_rate, tags device/dong/resident/type, one float field, ms). Point n of the
+ * run is device n % series at baseTs + ⌊n / series⌋, so every point is a new one.
+ */
+class RawBody {
+  readonly bytes: Buffer;
+  private readonly valuesAt: number[]; // offset of each line's bpm; its timestamp follows at a fixed distance
+
+  constructor(private readonly series: number, private readonly count: number) {
+    if (count % series !== 0) throw new Error('a batch must hold whole rounds of the series');
+    let text = '';
+    for (let i = 0; i < count; i++) {
+      const d = i % series;
+      text += `heart_rate,device=bench-raw-${d},dong=${BENCH_DONG},resident=bench-raw-r${d},type=heart_rate bpm=60 0000000000000\n`;
+    }
+    this.bytes = Buffer.from(text);
+    this.valuesAt = offsetsAfter(text, ' bpm=');
   }
-  return body;
+
+  /** The body for points start … start + count - 1 (start a multiple of count). */
+  at(start: number, baseTs: number): Buffer {
+    for (let i = 0; i < this.count; i++) {
+      const ts = baseTs + Math.floor((start + i) / this.series);
+      writeDigits(this.bytes, this.valuesAt[i]!, 60 + (ts % 40), 2);
+      writeEpochMs(this.bytes, this.valuesAt[i]! + 3, ts);
+    }
+    return this.bytes;
+  }
 }
 
 /** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
@@ -33,9 +54,9 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number,
   await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
   const url = new URL(`${influxUrl}/write?db=${db}&precision=ms`);
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
-  const post = (body: string) =>
+  const post = (body: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: { 'content-length': body.length } }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`raw write ${res.statusCode}`))));
       });
@@ -47,10 +68,11 @@ async function measureRaw(influxUrl: string, series: number, durationMs: number,
   const started = performance.now();
   const deadline = started + durationMs;
   const lane = async () => {
+    const body = new RawBody(series, RAW_BATCH); // its own: a body is not rewritten while it is being sent
     while (performance.now() < deadline) {
       const start = next;
       next += RAW_BATCH;
-      await post(rawBatch(series, start, RAW_BATCH, baseTs));
+      await post(body.at(start, baseTs));
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
