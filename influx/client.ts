@@ -21,11 +21,11 @@ export interface InfluxClient {
   readonly url: string;
   readonly version: string;
   /**
-   * Writes line protocol (ms precision): blocks of whole lines, each line ending in `\n`.
+   * Writes line protocol (ms precision): whole lines, each ending in `\n`.
    * Resolves only when InfluxDB acknowledged all of them; rejects with the client's
    * HttpError (`statusCode`, `body`) when it refused them.
    */
-  writeLines(blocks: readonly Buffer[]): Promise<void>;
+  writeLines(body: Buffer): Promise<void>;
   /** InfluxQL over `/query`, which 1.x, 2.x (DBRP) and 3.x all serve. Timestamps come back as epoch ms. */
   query(influxql: string): Promise<InfluxSeries[]>;
   ping(): Promise<boolean>;
@@ -156,8 +156,8 @@ export async function connectInflux(settings: InfluxSettings, log: Logger): Prom
     get version() {
       return version;
     },
-    async writeLines(blocks) {
-      if (blocks.length === 0) return;
+    async writeLines(body) {
+      if (body.length === 0) return;
       const influx = await connection();
       // Straight through the client's transport (which the 1.x path mapping wraps), not its
       // WriteApi: the WriteApi counts the UTF-8 bytes of every line in JavaScript (4 % of the
@@ -166,7 +166,6 @@ export async function connectInflux(settings: InfluxSettings, log: Logger): Prom
       // send(), not request(): request() would JSON.stringify a body that is not a string.
       // It completes on 204 and fails with the client's HttpError otherwise; retries are the
       // outbox's job (DESIGN §4).
-      const body = blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
       try {
         await new Promise<void>((resolve, reject) => {
           influx.transport.send(writePath, body as unknown as string, WRITE_OPTIONS, { complete: resolve, error: reject });

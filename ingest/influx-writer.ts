@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { InfluxClient } from '../influx/client.js';
-import { splitLines } from './line-protocol.js';
+import { joinBlocks, splitLines } from './line-protocol.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
 export interface WriterOptions {
@@ -196,7 +196,7 @@ export class InfluxWriter {
    */
   private async write(blocks: Buffer[]): Promise<void> {
     try {
-      await this.influx.writeLines(blocks);
+      await this.influx.writeLines(joinBlocks(blocks));
     } catch (err) {
       if (!isRefusal(err)) throw err;
       const message = (err as Error).message;

@@ -27,11 +27,11 @@ class FakeInflux implements InfluxClient {
   refuse: (line: string) => boolean = () => false;
   stall: Promise<void> | undefined; // a slow InfluxDB: writes wait for it
   afterWrite: () => void = () => {};
-  async writeLines(blocks: readonly Buffer[]) {
+  async writeLines(body: Buffer) {
     this.requests++;
     await this.stall;
     if (!this.up) throw new Error('connect ECONNREFUSED');
-    const lines = blocks.flatMap((b) => splitLines(b).map((line) => line.toString('utf8', 0, line.length - 1)));
+    const lines = splitLines(body).map((line) => line.toString('utf8', 0, line.length - 1));
     if (lines.some(this.refuse)) throw Object.assign(new Error('unable to parse'), { statusCode: 400, body: '{"error":"unable to parse"}' });
     this.lines.push(...lines);
     this.afterWrite();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../core/schemas/observation.js';
-import { readingLines, splitLines, toLineProtocol } from './line-protocol.js';
+import { joinBlocks, readingLines, splitLines, toLineProtocol } from './line-protocol.js';
 
 const ts = Date.UTC(2026, 10, 27, 0, 0, 0) + 123; // ms precision must survive
 
@@ -110,5 +110,21 @@ describe('toLineProtocol', () => {
     const lines = splitLines(readingLines(device, readings)).map(String);
     expect(lines).toHaveLength(500);
     expect(lines[499]).toBe(`glucose,device=d_x,dong=1111051500,resident=r_y,type=glucose mg_dl=599,context="${long}" ${ts + 499}\n`);
+  });
+
+  it('joins the blocks of consecutive messages into one body without copying them, and copies across slabs', () => {
+    const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
+    const message = (i: number) => readingLines(device, Array.from({ length: 100 }, (_, k) => ({ type: 'heart_rate' as const, ts: ts + i * 100 + k, fields: { bpm: 60 + k } })));
+    // Enough messages (≈ 9 KB each) to fill more than one 1 MiB slab.
+    const blocks = Array.from({ length: 300 }, (_, i) => message(i));
+    const expected = blocks.map(String).join('');
+    const body = joinBlocks(blocks);
+    expect(body.toString()).toBe(expected);
+    expect(splitLines(body)).toHaveLength(30_000);
+    // Blocks written later did not overwrite earlier ones.
+    expect(String(blocks[0]).split('\n')[0]).toBe(`heart_rate,device=d_x,dong=1111051500,resident=r_y,type=heart_rate bpm=60 ${ts}`);
+    const i = blocks.findIndex((b, k) => b.buffer === blocks[k + 1]?.buffer);
+    expect(joinBlocks(blocks.slice(i, i + 2)).buffer).toBe(blocks[i]!.buffer); // a view of the slab, not a copy
+    expect(new Set(blocks.map((b) => b.buffer)).size).toBeGreaterThan(1);
   });
 });
