@@ -76,7 +76,10 @@ const REPLAY_CHUNK_ROWS = 500;
 
 export function startIngest(deps: IngestDeps): Ingest {
   const { bus, clock, log, metrics } = deps;
-  const outbox = new Outbox(join(deps.dataDir, 'outbox.db'), { ...defaultOutboxOptions, ...deps.outbox }, () => metrics.appendsWaited.inc());
+  const outbox = new Outbox(join(deps.dataDir, 'outbox.db'), { ...defaultOutboxOptions, ...deps.outbox }, {
+    onWait: () => metrics.appendsWaited.inc(),
+    onCheckpointError: (message) => log.error(message),
+  });
   const windowMs = deps.redeliveryWindowMs ?? REDELIVERY_WINDOW_MS;
   const receipts = new ReceiptTimes(defaultOutboxOptions.receiptsKept, windowMs);
   for (const r of outbox.receipts()) if (clock.now() - r.at <= windowMs) receipts.set(r);

@@ -4,6 +4,7 @@ import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
 import { readingLines } from './line-protocol.js';
 import { ReceiptLog, type Receipt } from './receipts.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** One accepted message: its good readings, validated, with their line protocol. */
 export interface OutboxEntry {
@@ -40,6 +41,13 @@ export interface OutboxOptions {
   holdMs: number;
 }
 
+export interface OutboxEvents {
+  /** An append has to wait for room (a metric for operators: PUBACKs slowed by the writer). */
+  onWait?: () => void;
+  /** The WAL checkpoints could not run on their worker thread (see WalCheckpointer). */
+  onCheckpointError?: (message: string) => void;
+}
+
 interface PendingAppend {
   id: number;
   entry: OutboxEntry;
@@ -61,6 +69,7 @@ interface DiskRow {
 }
 
 const DELETE_DELAY_MS = 200;
+const ROW_OVERHEAD_BYTES = 64; // ids, times and tags of a row, for the checkpoint's count of bytes appended
 const PROBE_INTERVAL_MS = 1000;
 const PROBE_BYTES = 64 * 1024;
 
@@ -126,18 +135,19 @@ export class Outbox {
   // The last append that could not be kept (disk full, read-only): the store counts as not writable until a write succeeds.
   private appendFailure: { at: number; error: string } | undefined;
   private lastProbeAt = 0;
+  private readonly checkpointer: WalCheckpointer;
 
   constructor(
     private readonly file: string,
     private readonly options: OutboxOptions,
-    /** Called for each append that has to wait for room (a metric for operators: PUBACKs slowed by the writer). */
-    private readonly onWait: () => void = () => {},
+    private readonly events: OutboxEvents = {},
   ) {
     this.db = openDb(file, { syncEachCommit: false });
     this.db.exec(SCHEMA);
     addPayloadColumn(this.db);
     migrateLineOutbox(this.db);
     this.receiptLog = new ReceiptLog(this.db, options.receiptsKept);
+    this.checkpointer = new WalCheckpointer(file, this.db, events.onCheckpointError);
     this.q = {
       insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setNextId: this.db.prepare("INSERT INTO outbox_meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
@@ -170,7 +180,7 @@ export class Outbox {
       if (this.holding && (this.waiting.length > 0 || !this.hasRoomFor(entry.readings.length))) {
         append.heldUntil = Date.now() + this.options.holdMs;
         this.waiting.push(append);
-        this.onWait();
+        this.events.onWait?.();
         this.armHoldTimer();
       } else {
         this.enqueue(append);
@@ -259,12 +269,14 @@ export class Outbox {
     this.pending = [];
     const { insert, setNextId } = this.q;
     let removed = 0;
+    let bytes = 0;
     try {
       this.db.transaction(() => {
         const receipts: Receipt[] = [];
         for (const p of group) {
           const { device, at, readings, payload, receipt } = p.entry;
           insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, payload);
+          bytes += payload.length + ROW_OVERHEAD_BYTES;
           if (receipt) receipts.push(receipt);
         }
         if (receipts.length > 0) this.receiptLog.keep(receipts);
@@ -282,6 +294,7 @@ export class Outbox {
     }
     this.held -= removed;
     this.deleteThroughId = Math.max(this.deleteThroughId, this.deletePendingId);
+    this.checkpointer.appended(bytes);
     return group.length > 0 ? group : undefined;
   }
 
@@ -495,6 +508,7 @@ export class Outbox {
     if (group) this.settle(group, syncError);
     this.closed = true;
     if (this.wal !== undefined) closeSync(this.wal);
+    this.checkpointer.close();
     this.db.close();
   }
 }

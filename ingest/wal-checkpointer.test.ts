@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../core/net.js';
+import { openDb, type Db } from '../core/sqlite.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+
+const MB = 1024 * 1024;
+
+describe('WalCheckpointer', () => {
+  let dir: string;
+  let file: string;
+  let db: Db;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dh-checkpoint-'));
+    file = join(dir, 'outbox.db');
+    db = openDb(file, { syncEachCommit: false });
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)');
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Commits `megabytes` of rows, 1 MB a commit, deleting each before the next as the outbox does; returns the WAL's size. */
+  async function write(megabytes: number, afterCommit: () => void): Promise<number> {
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    for (let i = 0; i < megabytes; i++) {
+      db.transaction(() => {
+        db.exec('DELETE FROM t');
+        for (let k = 0; k < 16; k++) insert.run(Buffer.alloc(64 * 1024, i));
+      })();
+      afterCommit();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the worker's turn
+    }
+    return statSync(`${file}-wal`).size;
+  }
+
+  it('keeps the WAL small by checkpointing on its worker thread, with the connection’s own checkpoints off', async () => {
+    const errors: string[] = [];
+    const checkpointer = new WalCheckpointer(file, db, (m) => errors.push(m), 2 * MB);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const walSize = await write(24, () => checkpointer.appended(MB));
+    checkpointer.close();
+    expect(errors).toEqual([]);
+    expect(walSize).toBeLessThan(8 * MB);
+  });
+
+  it('without its checkpoints the same writes grow the WAL past everything written (the control)', async () => {
+    db.pragma('wal_autocheckpoint = 0');
+    expect(await write(24, () => {})).toBeGreaterThan(24 * MB);
+  });
+
+  it('says why and lets the connection checkpoint itself again when its worker cannot run', async () => {
+    const errors: string[] = [];
+    new WalCheckpointer(join(dir, 'missing', 'outbox.db'), db, (m) => errors.push(m), MB);
+    await waitFor(() => errors.length > 0, 5000, 'the worker to fail');
+    expect(errors[0]).toMatch(/WAL checkpoint worker (failed|exited)/);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  });
+});
