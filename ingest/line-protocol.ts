@@ -3,9 +3,9 @@ import type { ReadingFields, ValidReading } from '../core/schemas/readings.js';
 import type { DeviceIdentity } from './index.js';
 
 // Line protocol is written by hand, straight into bytes, rather than with the client's
-// Point (4.5 µs a reading) or as strings (0.3 µs, and ~500 bytes of garbage a reading
-// that the scavenger then copied while the lines waited for InfluxDB): see
-// docs/decisions.md "Line protocol as bytes".
+// Point (4.5 µs a reading) or as strings (~500 bytes of garbage a reading, and lines
+// waiting for InfluxDB that every scavenge copied): docs/decisions.md "Ingest hot path,
+// fourth pass".
 // Ids and dong codes are [A-Za-z0-9_-] (core/schemas/registry.ts) and the
 // measurement and field names come from the reading schemas, so only string
 // field values and unexpected tag characters need escaping.

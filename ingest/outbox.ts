@@ -69,7 +69,10 @@ interface DiskRow {
 }
 
 const DELETE_DELAY_MS = 200;
-const ROW_OVERHEAD_BYTES = 64; // ids, times and tags of a row, for the checkpoint's count of bytes appended
+// For the checkpointer's count of bytes appended to the WAL: a row's ids, times and tags
+// besides its payload; a commit writes at least one page, deletes included.
+const ROW_OVERHEAD_BYTES = 64;
+const PAGE_BYTES = 4096;
 const PROBE_INTERVAL_MS = 1000;
 const PROBE_BYTES = 64 * 1024;
 
@@ -269,7 +272,7 @@ export class Outbox {
     this.pending = [];
     const { insert, setNextId } = this.q;
     let removed = 0;
-    let bytes = 0;
+    let bytes = PAGE_BYTES;
     try {
       this.db.transaction(() => {
         const receipts: Receipt[] = [];
