@@ -77,6 +77,7 @@ class Device {
   private deadline = 0;
   private connected!: (err?: Error) => void;
   private finished!: () => void;
+  private closing = false;
   readonly done: Promise<void>;
 
   constructor(device: { id: string; secret: string }, url: URL) {
@@ -87,7 +88,11 @@ class Device {
     this.socket = connect(Number(url.port), url.hostname);
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.parser.parse(chunk));
-    this.socket.on('error', (err) => this.connected(err));
+    // A connection lost mid-run would leave its lanes waiting for ever: the run fails instead.
+    this.socket.on('error', (err) => fail(`${device.id}: ${err.message}`));
+    this.socket.on('close', () => {
+      if (!this.closing) fail(`${device.id}: the platform closed the connection`);
+    });
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(device.secret) }));
   }
@@ -120,8 +125,14 @@ class Device {
   }
 
   close(): void {
+    this.closing = true;
     this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
   }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`ingest fleet: ${message}\n`);
+  process.exit(1);
 }
 
 const url = new URL(job.url);
