@@ -57,11 +57,13 @@ export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
       s.statusAt = status.at;
       if (status.battery !== undefined) s.battery = status.battery;
     }),
-    // The ingest hot path: one map write per reading.
+    // The ingest hot path: one map lookup per device in a row (a message's readings share it), not per reading.
     bus.subscribe('observations', (observations) => {
+      let deviceId: string | undefined;
+      let s: DeviceSighting | undefined;
       for (const o of observations) {
-        const s = entry(o.deviceId);
-        if (o.receivedAt > (s.lastReadingAt ?? 0)) s.lastReadingAt = o.receivedAt;
+        if (o.deviceId !== deviceId) s = entry((deviceId = o.deviceId));
+        if (o.receivedAt > (s!.lastReadingAt ?? 0)) s!.lastReadingAt = o.receivedAt;
       }
     }),
   ];

@@ -65,9 +65,9 @@ const inWindow = (latest: LatestVitals, p: News2Parameter, newest: number) => {
  * residents never have four.
  */
 export function news2Ready(latest: LatestVitals): boolean {
-  let measured = 0;
-  for (const p of news2Parameters) if (latest[p] !== undefined) measured++;
-  if (measured < NEWS2_MIN_PARAMETERS) return false;
+  // Stops at the first parameter too many that was never measured (for most residents the second).
+  let missing = 0;
+  for (const p of news2Parameters) if (latest[p] === undefined && ++missing > news2Parameters.length - NEWS2_MIN_PARAMETERS) return false;
   const newest = newestOf(latest);
   let present = 0;
   for (const p of news2Parameters) if (inWindow(latest, p, newest)) present++;
