@@ -3,16 +3,7 @@
  * that change (timestamps, values), so the CPU they share with what a bench
  * measures goes to sending, not to building strings.
  */
-
-/** `value` (a whole number ≥ 0 below 2^31) as exactly `width` decimal digits at `at`. */
-export function writeDigits(bytes: Buffer, at: number, value: number, width: number): void {
-  let rest = value;
-  for (let i = at + width - 1; i >= at; i--) {
-    const next = (rest / 10) | 0;
-    bytes[i] = 0x30 + rest - next * 10;
-    rest = next;
-  }
-}
+import { writeDigits } from '../core/digits.js';
 
 /** An epoch-ms timestamp (13 digits) at `at`, in two halves that are small integers. */
 export function writeEpochMs(bytes: Buffer, at: number, ms: number): void {

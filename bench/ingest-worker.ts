@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { offsetsAfter, writeDigits, writeEpochMs } from './digits.js';
+import { writeDigits } from '../core/digits.js';
+import { offsetsAfter, writeEpochMs } from './digits.js';
 
 /**
  * The ingest bench's device fleet, in its own process so it does not share an
@@ -75,15 +76,19 @@ class Device {
   private running = 0;
   private next: number;
   private deadline = 0;
-  private connected!: (err?: Error) => void;
+  private connectedAs!: (err?: Error) => void;
   private finished!: () => void;
   private closing = false;
+  /** Settles with the CONNACK. */
+  readonly connected: Promise<void>;
+  /** Resolves when the last PUBACK after the deadline came. */
   readonly done: Promise<void>;
 
   constructor(device: { id: string; secret: string }, url: URL) {
     this.next = job.baseTs;
     const topic = `dh/v1/devices/${device.id}/readings`;
     for (let lane = 0; lane < job.window; lane++) this.lanes.push(new LanePacket(topic, lane + 1));
+    this.connected = new Promise((resolve, reject) => (this.connectedAs = (err) => (err ? reject(err) : resolve())));
     this.done = new Promise((resolve) => (this.finished = resolve));
     this.socket = connect(Number(url.port), url.hostname);
     this.socket.setNoDelay(true);
@@ -95,10 +100,6 @@ class Device {
     });
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(device.secret) }));
-  }
-
-  whenConnected(): Promise<void> {
-    return new Promise((resolve, reject) => (this.connected = (err) => (err ? reject(err) : resolve())));
   }
 
   start(deadline: number): void {
@@ -115,7 +116,7 @@ class Device {
 
   private onPacket(packet: Packet): void {
     if (packet.cmd === 'connack') {
-      this.connected(packet.returnCode === 0 ? undefined : new Error(`CONNACK ${packet.returnCode}`));
+      this.connectedAs(packet.returnCode === 0 ? undefined : new Error(`CONNACK ${packet.returnCode}`));
     } else if (packet.cmd === 'puback') {
       this.running--;
       messages++;
@@ -137,7 +138,7 @@ function fail(message: string): never {
 
 const url = new URL(job.url);
 const devices = job.devices.map((d) => new Device(d, url));
-await Promise.all(devices.map((d) => d.whenConnected()));
+await Promise.all(devices.map((d) => d.connected));
 
 let messages = 0;
 const cpu0 = process.cpuUsage();

@@ -8,7 +8,8 @@ import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
-import { offsetsAfter, writeDigits, writeEpochMs } from './digits.js';
+import { writeDigits } from '../core/digits.js';
+import { offsetsAfter, writeEpochMs } from './digits.js';
 import { BENCH_DONG, cpuSeconds, metricOf, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
 
 const RAW_BATCH = 5000;

@@ -168,6 +168,7 @@ export async function connectInflux(settings: InfluxSettings, log: Logger): Prom
       // outbox's job (DESIGN §4).
       try {
         await new Promise<void>((resolve, reject) => {
+          // Typed as a string, but the Node transport takes any body Buffer.from accepts (it copies it).
           influx.transport.send(writePath, body as unknown as string, WRITE_OPTIONS, { complete: resolve, error: reject });
         });
       } catch (err) {

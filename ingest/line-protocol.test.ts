@@ -103,26 +103,32 @@ describe('toLineProtocol', () => {
     }), { numRuns: 2000 });
   });
 
-  it('grows its buffer for a message larger than it (500 readings with long string fields)', () => {
+  it('writes a message larger than a whole slab (500 readings with long string fields, ~3 MB)', () => {
     const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
-    const long = '동행'.repeat(100);
+    const long = '동행'.repeat(1000);
     const readings = Array.from({ length: 500 }, (_, i) => ({ type: 'glucose' as const, ts: ts + i, fields: { mg_dl: 100 + i, context: long } }));
-    const lines = splitLines(readingLines(device, readings)).map(String);
+    const block = readingLines(device, readings);
+    expect(block.length).toBeGreaterThan(1024 * 1024);
+    const lines = splitLines(block).map(String);
     expect(lines).toHaveLength(500);
+    expect(lines[0]).toBe(`glucose,device=d_x,dong=1111051500,resident=r_y,type=glucose mg_dl=100,context="${long}" ${ts}\n`);
     expect(lines[499]).toBe(`glucose,device=d_x,dong=1111051500,resident=r_y,type=glucose mg_dl=599,context="${long}" ${ts + 499}\n`);
   });
 
   it('joins the blocks of consecutive messages into one body without copying them, and copies across slabs', () => {
     const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
     const message = (i: number) => readingLines(device, Array.from({ length: 100 }, (_, k) => ({ type: 'heart_rate' as const, ts: ts + i * 100 + k, fields: { bpm: 60 + k } })));
-    // Enough messages (≈ 9 KB each) to fill more than one 1 MiB slab.
-    const blocks = Array.from({ length: 300 }, (_, i) => message(i));
-    const expected = blocks.map(String).join('');
+    // Messages (≈ 9 KB each) until they have filled the slab in use (whatever earlier tests left) and moved to the next.
+    const blocks = [message(0)];
+    while (blocks[blocks.length - 1]!.buffer === blocks[0]!.buffer && blocks.length < 5000) blocks.push(message(blocks.length));
+    for (let i = 0; i < 10; i++) blocks.push(message(blocks.length));
+    // Written independently: the message that moved to a new slab mid-write, and every block before it, read back intact.
+    let expected = '';
+    for (let i = 0; i < blocks.length; i++) {
+      for (let k = 0; k < 100; k++) expected += `heart_rate,device=d_x,dong=1111051500,resident=r_y,type=heart_rate bpm=${60 + k} ${ts + i * 100 + k}\n`;
+    }
     const body = joinBlocks(blocks);
     expect(body.toString()).toBe(expected);
-    expect(splitLines(body)).toHaveLength(30_000);
-    // Blocks written later did not overwrite earlier ones.
-    expect(String(blocks[0]).split('\n')[0]).toBe(`heart_rate,device=d_x,dong=1111051500,resident=r_y,type=heart_rate bpm=60 ${ts}`);
     const i = blocks.findIndex((b, k) => b.buffer === blocks[k + 1]?.buffer);
     expect(joinBlocks(blocks.slice(i, i + 2)).buffer).toBe(blocks[i]!.buffer); // a view of the slab, not a copy
     expect(new Set(blocks.map((b) => b.buffer)).size).toBeGreaterThan(1);

@@ -1,3 +1,4 @@
+import { digitsOf, writeDigits } from '../core/digits.js';
 import type { Observation } from '../core/schemas/observation.js';
 import type { ReadingFields, ValidReading } from '../core/schemas/readings.js';
 import type { DeviceIdentity } from './index.js';
@@ -17,7 +18,6 @@ const escapeString = (value: string) => value.replace(/(["\\])/g, '\\$1');
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const COMMA = 0x2c;
-const ZERO = 0x30;
 const MINUS = 0x2d;
 const QUOTE = 0x22;
 
@@ -69,21 +69,10 @@ function ensure(bytes: number): void {
   at = written;
 }
 
-/** A whole number 0 ≤ value < 2^31 as exactly `width` decimal digits (written backwards from the end of their room). */
-function writeDigits(value: number, width: number): void {
-  let rest = value;
-  for (let i = at + width - 1; i >= at; i--) {
-    const next = (rest / 10) | 0;
-    slab[i] = ZERO + rest - next * 10;
-    rest = next;
-  }
+/** A whole number 0 ≤ value < 2^31 as exactly `width` digits at the write position. */
+function writeFixed(value: number, width: number): void {
+  writeDigits(slab, at, value, width);
   at += width;
-}
-
-function digitsOf(value: number): number {
-  let digits = 1;
-  for (let bound = 10; bound <= value; bound *= 10) digits++;
-  return digits;
 }
 
 /**
@@ -97,13 +86,13 @@ function writeWhole(value: number): void {
     rest = -rest;
   }
   if (rest < 2 ** 31) {
-    writeDigits(rest, digitsOf(rest));
+    writeFixed(rest, digitsOf(rest));
     return;
   }
   const low = rest % 1e6;
   const high = (rest - low) / 1e6;
-  writeDigits(high, digitsOf(high));
-  writeDigits(low, 6);
+  writeFixed(high, digitsOf(high));
+  writeFixed(low, 6);
 }
 
 function writeText(text: string): void {

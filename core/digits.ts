@@ -1,0 +1,24 @@
+/**
+ * Decimal digits written straight into bytes, without making a string: the line
+ * protocol writer (ingest/line-protocol.ts) and the bench's load generators
+ * (bench/digits.ts) both write numbers on a hot path.
+ */
+
+const ZERO = 0x30;
+
+/** `value` (a whole number, 0 ≤ value < 2^31) as exactly `width` decimal digits at `at`, written backwards. */
+export function writeDigits(bytes: Uint8Array, at: number, value: number, width: number): void {
+  let rest = value;
+  for (let i = at + width - 1; i >= at; i--) {
+    const next = (rest / 10) | 0;
+    bytes[i] = ZERO + rest - next * 10;
+    rest = next;
+  }
+}
+
+/** How many decimal digits a whole number 0 ≤ value < 2^53 has. */
+export function digitsOf(value: number): number {
+  let digits = 1;
+  for (let bound = 10; bound <= value; bound *= 10) digits++;
+  return digits;
+}
