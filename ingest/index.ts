@@ -186,7 +186,7 @@ export function startIngest(deps: IngestDeps): Ingest {
       clearInterval(gauges);
       await writer.close();
       updateGauges();
-      outbox.close();
+      await outbox.close();
     },
   };
 }

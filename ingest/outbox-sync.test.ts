@@ -36,6 +36,6 @@ describe('Outbox durability', () => {
     await vi.waitFor(() => expect(syncs).toHaveLength(1));
     syncs.shift()!();
     expect(await second).toBe(2);
-    outbox.close();
+    await outbox.close();
   });
 });

@@ -493,7 +493,9 @@ export class Outbox {
     return { ok: false, error: `${failure.error} (append failed at ${new Date(failure.at).toISOString()})` };
   }
 
-  close(): void {
+  /** Settles every append; resolves once the outbox's files are closed and no longer change. */
+  async close(): Promise<void> {
+    if (this.closed) return;
     if (this.deleteTimer) clearTimeout(this.deleteTimer);
     this.holding = false;
     this.releaseWaiting();
@@ -511,7 +513,7 @@ export class Outbox {
     if (group) this.settle(group, syncError);
     this.closed = true;
     if (this.wal !== undefined) closeSync(this.wal);
-    this.checkpointer.close();
+    await this.checkpointer.close();
     this.db.close();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,9 +42,19 @@ describe('WalCheckpointer', () => {
     const checkpointer = new WalCheckpointer(file, db, (m) => errors.push(m), 2 * MB);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     const walSize = await write(24, () => checkpointer.appended(MB));
-    checkpointer.close();
+    await checkpointer.close();
     expect(errors).toEqual([]);
     expect(walSize).toBeLessThan(8 * MB);
+  });
+
+  it('closes its worker’s connection before close() resolves, so the main connection closes last and removes the WAL', async () => {
+    const checkpointer = new WalCheckpointer(file, db, () => {}, MB);
+    await write(2, () => checkpointer.appended(MB)); // the worker has opened the file and checkpointed
+    await checkpointer.close();
+    db.close();
+    // SQLite removes the WAL only when the last connection closes; a worker still open would keep it.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    db = openDb(file, { syncEachCommit: false }); // for afterEach
   });
 
   it('without its checkpoints the same writes grow the WAL past everything written (the control)', async () => {

@@ -45,6 +45,7 @@ export class WalCheckpointer {
   private running = false;
   private stopped = false;
   private fallenBack = false;
+  private readonly exited: Promise<void>;
 
   constructor(
     file: string,
@@ -61,8 +62,11 @@ export class WalCheckpointer {
       if (!reply.ok) this.onError(`WAL checkpoint failed: ${reply.error}`);
     });
     this.worker.on('error', (err) => this.fallBack(`WAL checkpoint worker failed: ${err.message}`));
-    this.worker.on('exit', (code) => {
-      if (!this.stopped) this.fallBack(`WAL checkpoint worker exited (${code})`);
+    this.exited = new Promise((resolve) => {
+      this.worker.on('exit', (code) => {
+        if (!this.stopped) this.fallBack(`WAL checkpoint worker exited (${code})`);
+        resolve();
+      });
     });
   }
 
@@ -83,10 +87,16 @@ export class WalCheckpointer {
     this.db.pragma('wal_autocheckpoint = 1000');
   }
 
-  /** Stops the worker (its connection closes); the main connection's close then checkpoints what is left. */
-  close(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.worker.postMessage('close');
+  /**
+   * Stops the worker and resolves once its connection is closed, so that the main
+   * connection closes last: the last connection checkpoints what is left and removes
+   * the WAL, and no file of the outbox changes after the outbox says it is closed.
+   */
+  async close(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.worker.postMessage('close');
+    }
+    await this.exited;
   }
 }
