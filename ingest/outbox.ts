@@ -150,7 +150,7 @@ export class Outbox {
     addPayloadColumn(this.db);
     migrateLineOutbox(this.db);
     this.receiptLog = new ReceiptLog(this.db, options.receiptsKept);
-    this.checkpointer = new WalCheckpointer(file, this.db, events.onCheckpointError);
+    this.checkpointer = new WalCheckpointer(file, this.db, { onError: events.onCheckpointError });
     this.q = {
       insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setNextId: this.db.prepare("INSERT INTO outbox_meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),

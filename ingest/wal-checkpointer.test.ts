@@ -24,32 +24,42 @@ describe('WalCheckpointer', () => {
   });
 
   /** Commits `megabytes` of rows, 1 MB a commit, deleting each before the next as the outbox does; returns the WAL's size. */
-  async function write(megabytes: number, afterCommit: () => void): Promise<number> {
+  async function write(megabytes: number, afterCommit: (committed: number) => Promise<void> | void): Promise<number> {
     const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
-    for (let i = 0; i < megabytes; i++) {
+    for (let i = 1; i <= megabytes; i++) {
       db.transaction(() => {
         db.exec('DELETE FROM t');
         for (let k = 0; k < 16; k++) insert.run(Buffer.alloc(64 * 1024, i));
       })();
-      afterCommit();
-      await new Promise((resolve) => setTimeout(resolve, 20)); // the worker's turn
+      await afterCommit(i);
     }
     return statSync(`${file}-wal`).size;
   }
 
+  /** A checkpointer every 2 MB, and a wait for its checkpoint after every second commit (however slow the machine). */
+  function everyTwoMegabytes(errors: string[] = []) {
+    let checkpoints = 0;
+    const checkpointer = new WalCheckpointer(file, db, { onError: (m) => errors.push(m), onCheckpoint: () => checkpoints++ }, 2 * MB);
+    const afterCommit = async (committed: number) => {
+      checkpointer.appended(MB);
+      if (committed % 2 === 0) await waitFor(() => checkpoints === committed / 2, 5000, `checkpoint ${committed / 2}`);
+    };
+    return { checkpointer, afterCommit };
+  }
+
   it('keeps the WAL small by checkpointing on its worker thread, with the connection’s own checkpoints off', async () => {
     const errors: string[] = [];
-    const checkpointer = new WalCheckpointer(file, db, (m) => errors.push(m), 2 * MB);
+    const { checkpointer, afterCommit } = everyTwoMegabytes(errors);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-    const walSize = await write(24, () => checkpointer.appended(MB));
+    const walSize = await write(24, afterCommit);
     await checkpointer.close();
     expect(errors).toEqual([]);
     expect(walSize).toBeLessThan(8 * MB);
   });
 
   it('closes its worker’s connection before close() resolves, so the main connection closes last and removes the WAL', async () => {
-    const checkpointer = new WalCheckpointer(file, db, () => {}, MB);
-    await write(2, () => checkpointer.appended(MB)); // the worker has opened the file and checkpointed
+    const { checkpointer, afterCommit } = everyTwoMegabytes();
+    await write(2, afterCommit); // the worker has the file open: it has checkpointed
     await checkpointer.close();
     db.close();
     // SQLite removes the WAL only when the last connection closes; a worker still open would keep it.
@@ -64,7 +74,7 @@ describe('WalCheckpointer', () => {
 
   it('says why and lets the connection checkpoint itself again when its worker cannot run', async () => {
     const errors: string[] = [];
-    new WalCheckpointer(join(dir, 'missing', 'outbox.db'), db, (m) => errors.push(m), MB);
+    new WalCheckpointer(join(dir, 'missing', 'outbox.db'), db, { onError: (m) => errors.push(m) }, MB);
     await waitFor(() => errors.length > 0, 5000, 'the worker to fail');
     expect(errors[0]).toMatch(/WAL checkpoint worker (failed|exited)/);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);

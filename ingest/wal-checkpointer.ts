@@ -27,7 +27,16 @@ parentPort.on('message', (message) => {
 });
 `;
 
-type CheckpointReply = { ok: true; busy: number; log: number; checkpointed: number } | { ok: false; error: string };
+/** SQLite's answer to `wal_checkpoint(PASSIVE)`, in pages. */
+export interface CheckpointResult { busy: number; log: number; checkpointed: number }
+type CheckpointReply = ({ ok: true } & CheckpointResult) | { ok: false; error: string };
+
+export interface CheckpointerEvents {
+  /** A checkpoint failed, or the worker did and the connection checkpoints itself again. */
+  onError?: (message: string) => void;
+  /** A checkpoint ran (the next one may start). */
+  onCheckpoint?: (result: CheckpointResult) => void;
+}
 
 /**
  * Checkpoints the outbox's WAL (copies committed pages into the database file, so the
@@ -37,7 +46,7 @@ type CheckpointReply = { ok: true; busy: number; log: number; checkpointed: numb
  *
  * A checkpoint never decides durability (the WAL is fsynced before PUBACK); a missed
  * one only lets the WAL grow. If the worker fails, the connection checkpoints itself
- * again as SQLite does by default, and `onError` says why.
+ * again as SQLite does by default, and `events.onError` says why.
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
@@ -50,7 +59,7 @@ export class WalCheckpointer {
   constructor(
     file: string,
     private readonly db: Db,
-    private readonly onError: (message: string) => void = () => {},
+    private readonly events: CheckpointerEvents = {},
     private readonly everyBytes = CHECKPOINT_EVERY_BYTES,
   ) {
     db.pragma('wal_autocheckpoint = 0');
@@ -59,7 +68,8 @@ export class WalCheckpointer {
     this.worker.unref(); // never what keeps the process alive
     this.worker.on('message', (reply: CheckpointReply) => {
       this.running = false;
-      if (!reply.ok) this.onError(`WAL checkpoint failed: ${reply.error}`);
+      if (reply.ok) this.events.onCheckpoint?.({ busy: reply.busy, log: reply.log, checkpointed: reply.checkpointed });
+      else this.events.onError?.(`WAL checkpoint failed: ${reply.error}`);
     });
     this.worker.on('error', (err) => this.fallBack(`WAL checkpoint worker failed: ${err.message}`));
     this.exited = new Promise((resolve) => {
@@ -83,7 +93,7 @@ export class WalCheckpointer {
     if (this.fallenBack || this.stopped) return;
     this.fallenBack = true;
     this.stopped = true;
-    this.onError(`${message}; the outbox checkpoints on its own connection again`);
+    this.events.onError?.(`${message}; the outbox checkpoints on its own connection again`);
     this.db.pragma('wal_autocheckpoint = 1000');
   }
 
