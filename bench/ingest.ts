@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../core/logger.js';
 import { waitFor } from '../core/net.js';
@@ -10,7 +10,7 @@ import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
 import { writeDigits } from '../core/digits.js';
 import { offsetsAfter, writeEpochMs } from './digits.js';
-import { BENCH_DONG, cpuSeconds, metricOf, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
+import { BENCH_DONG, cpuHalves, cpuSeconds, cpusAllowed, metricOf, pinToCpus, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
 
 const RAW_BATCH = 5000;
 const POINTS_WRITTEN = 'dh_ingest_influx_points_written_total';
@@ -50,8 +50,9 @@ class RawBody {
 }
 
 /** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
-async function measureRaw(influxUrl: string, series: number, durationMs: number, inFlight: number): Promise<{ points: number; seconds: number }> {
-  const db = `bench_raw_${inFlight}`; // its own database: the same points again would be overwrites
+async function measureRaw(
+  influxUrl: string, series: number, durationMs: number, inFlight: number, db = `bench_raw_${inFlight}`, // its own database: the same points again would be overwrites
+): Promise<{ points: number; seconds: number }> {
   await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
   const url = new URL(`${influxUrl}/write?db=${db}&precision=ms`);
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
@@ -119,6 +120,40 @@ async function measureMix(
   return { readings: load.readings, messages: load.messages, seconds: (storedAt - load.startedAt) / 1000, cpu };
 }
 
+interface SplitCoresResult {
+  cpus: [string, string];
+  raw: { points: number; seconds: number };
+  rawInfluxCpu: number;
+  batch: MixResult;
+}
+
+/**
+ * The batch mix against raw once more, with influxd confined to one half of the CPUs and the
+ * platform and both load generators to the other, in both phases. On shared cores every µs the
+ * platform spends is taken from influxd, so the shared ratio measures the competition for two
+ * cores as much as the platform; split, each side has its own ceiling, as where InfluxDB runs on
+ * resources of its own. Undefined on one CPU or without `taskset`.
+ */
+async function measureSplitCores(
+  platform: PlatformChild, influxd: ManagedInfluxd, influx: InfluxClient,
+  gateways: { label: string; devices: number; perMessage: number; window: number }, durationMs: number,
+): Promise<SplitCoresResult | undefined> {
+  const cpus = cpuHalves();
+  if (!cpus || !influxd.pid || !platform.child.pid) return undefined;
+  pinToCpus(influxd.pid, cpus[0]);
+  pinToCpus(platform.child.pid, cpus[1]);
+  pinToCpus(process.pid, cpus[1]); // the raw writer and the fleet's worker thread
+  try {
+    const rawCpu0 = cpuSeconds(influxd.pid);
+    const raw = await measureRaw(influxd.url, gateways.devices, durationMs, RAW_IN_FLIGHT, 'bench_raw_split');
+    const rawInfluxCpu = cpuSeconds(influxd.pid) - rawCpu0;
+    const batch = await measureMix(platform, influxd, influx, { ...gateways, label: `${gateways.label}-split` }, durationMs);
+    return { cpus, raw, rawInfluxCpu, batch };
+  } finally {
+    pinToCpus(process.pid, `0-${availableParallelism() - 1}`); // the benchmarks after this one run on every CPU
+  }
+}
+
 /**
  * Stored readings/s end to end (devices over MQTT at QoS 1 → broker → outbox
  * → writer → InfluxDB, each reading counted once InfluxDB acknowledged it, and
@@ -136,6 +171,7 @@ export const run: Bench = async ({ quick }) => {
     const gateways = { label: 'gateways', devices: 50, perMessage: 100, window: 8 };
     const singles = { label: 'singles', devices: 200, perMessage: 1, window: 10 };
 
+    const sharedCpus = { influxd: cpusAllowed(influxd.pid), generators: cpusAllowed(process.pid) }; // in the notes: shared means shared
     const rawCpu0 = cpuSeconds(influxd.pid);
     const writerCpu0 = process.cpuUsage(); // the raw writer runs in this process
     const raw = await measureRaw(influxd.url, gateways.devices, durationMs, RAW_IN_FLIGHT);
@@ -147,9 +183,11 @@ export const run: Bench = async ({ quick }) => {
     const sequentialPerS = sequential.points / sequential.seconds;
 
     platform = await startPlatformProcess(influxd.url, join(dir, 'platform'));
+    const platformCpus = cpusAllowed(platform.child.pid);
     const influx = await connectInflux({ url: influxd.url, db: 'donghaeng' }, log);
     const batch = await measureMix(platform, influxd, influx, gateways, durationMs);
     const single = await measureMix(platform, influxd, influx, singles, durationMs);
+    const split = await measureSplitCores(platform, influxd, influx, gateways, durationMs);
 
     const perS = (m: MixResult) => m.readings / m.seconds;
     const result: BenchResult = {
@@ -179,15 +217,28 @@ export const run: Bench = async ({ quick }) => {
         batch_influxd_us_per_reading: Number(((batch.cpu.influxd / batch.readings) * 1e6).toFixed(2)),
         single_platform_us_per_reading: Number(((single.cpu.platform / single.readings) * 1e6).toFixed(2)),
         raw_influxd_us_per_point: Number(((rawInfluxCpu / raw.points) * 1e6).toFixed(2)),
+        ...(split && {
+          split_raw_points_per_s: Math.round(split.raw.points / split.raw.seconds),
+          split_batch_readings_per_s: Math.round(perS(split.batch)),
+          split_raw_influxd_cores: Number((split.rawInfluxCpu / split.raw.seconds).toFixed(2)),
+          split_batch_platform_cores: Number((split.batch.cpu.platform / split.batch.seconds).toFixed(2)),
+          split_batch_influxd_cores: Number((split.batch.cpu.influxd / split.batch.seconds).toFixed(2)),
+          split_batch_fleet_cores: Number((split.batch.cpu.fleet / split.batch.seconds).toFixed(2)),
+        }),
       },
       ratios: {
         batch_vs_raw: perS(batch) / rawPerS,
         single_vs_raw: perS(single) / rawPerS,
         batch_vs_raw_sequential: perS(batch) / sequentialPerS,
+        ...(split && { batch_vs_raw_split_cores: perS(split.batch) / (split.raw.points / split.raw.seconds) }),
       },
       notes: `gateways: ${gateways.devices} × ${gateways.perMessage} readings/message, ${gateways.window} in flight each; `
         + `singles: ${singles.devices} devices × 1 reading/message, ${singles.window} in flight each; raw: ${RAW_BATCH}-point batches, ${RAW_IN_FLIGHT} in flight (the ceiling of batch_vs_raw, the bar) and 1 in flight (raw_sequential, for context); `
-        + `${durationMs / 1000} s of publishing per phase, timed until InfluxDB acknowledged every PUBACKed reading (then checked with an InfluxQL count)`,
+        + `${durationMs / 1000} s of publishing per phase, timed until InfluxDB acknowledged every PUBACKed reading (then checked with an InfluxQL count); `
+        + `shared phases on CPUs ${sharedCpus.influxd} (influxd), ${platformCpus} (platform), ${sharedCpus.generators} (fleet and raw writer); `
+        + (split
+          ? `split_*: the raw phase (${RAW_IN_FLIGHT} in flight) and the gateway mix again with influxd on CPUs ${split.cpus[0]} and the platform, fleet and raw writer on CPUs ${split.cpus[1]}`
+          : 'split_*: not measured (one CPU, or no taskset)'),
     };
     return [result];
   } finally {

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInProcessBus } from '../core/bus.js';
@@ -74,6 +74,37 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Two disjoint halves of this machine's CPUs as taskset lists (on 2 cores: "0" and "1"), or
+ * undefined when there is only one CPU or no `taskset` (util-linux) to pin with.
+ */
+export function cpuHalves(): [string, string] | undefined {
+  const cpus = availableParallelism();
+  if (cpus < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const half = Math.floor(cpus / 2);
+  return [half === 1 ? '0' : `0-${half - 1}`, half === cpus - 1 ? String(half) : `${half}-${cpus - 1}`];
+}
+
+/** The CPUs a process may run on, as /proc lists them (e.g. "0-1"). */
+export function cpusAllowed(pid: number | undefined): string {
+  if (!pid) return '?';
+  try {
+    return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** Confines every thread of a process (and the threads it starts later) to `cpus`, a taskset list. */
+export function pinToCpus(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /** Resident set size of a process, from /proc (bytes). */
