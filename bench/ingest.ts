@@ -1,9 +1,11 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/logger.js';
-import { waitFor } from '../core/net.js';
+import { freePort, waitFor } from '../core/net.js';
 import { connectInflux, type InfluxClient } from '../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
@@ -120,6 +122,47 @@ async function measureMix(
   return { readings: load.readings, messages: load.messages, seconds: (storedAt - load.startedAt) / 1000, cpu };
 }
 
+/**
+ * The gateway mix through bench/forwarder-worker.ts instead of the platform: aedes, JSON.parse and
+ * line protocol, PUBACK at once, nothing else. Timed like measureMix, until influxd has acknowledged
+ * every reading, and checked with an InfluxQL count.
+ */
+async function measureFloor(
+  influxd: ManagedInfluxd, influx: InfluxClient,
+  gateways: { devices: number; perMessage: number; window: number }, durationMs: number,
+): Promise<MixResult> {
+  const db = 'bench_floor';
+  await fetch(`${influxd.url}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+  const port = await freePort();
+  const forwarder = fork(fileURLToPath(new URL('./forwarder-worker.js', import.meta.url)), [influxd.url, db, String(port)], { stdio: 'inherit' });
+  try {
+    await new Promise((resolve, reject) => {
+      forwarder.once('message', resolve);
+      forwarder.once('exit', (code) => reject(new Error(`the forwarder exited (${code})`)));
+    });
+    const acknowledged = () => new Promise<{ written: number; failed: number }>((resolve) => {
+      forwarder.once('message', (m) => resolve(m as { written: number; failed: number }));
+      forwarder.send('written');
+    });
+    const devices = Array.from({ length: gateways.devices }, (_, i) => ({ id: `floor-${i}`, secret: 'unused' }));
+    const cpu0 = { forwarder: cpuSeconds(forwarder.pid), influxd: cpuSeconds(influxd.pid) };
+    const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: `mqtt://127.0.0.1:${port}`, devices, perMessage: gateways.perMessage, window: gateways.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
+    await waitFor(async () => {
+      const { written, failed } = await acknowledged();
+      if (failed > 0) throw new Error(`floor: influxd refused ${failed} points`);
+      return written >= load.readings;
+    }, 120_000, 'floor: all readings acknowledged by InfluxDB', 50);
+    const storedAt = Date.now();
+    const cpu = { platform: cpuSeconds(forwarder.pid) - cpu0.forwarder, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds };
+    const [series] = await influx.query(`SELECT count("bpm") FROM "${db}".."heart_rate"`);
+    const stored = (series?.values[0]?.[1] as number | undefined) ?? 0;
+    if (stored !== load.readings) throw new Error(`floor: ${stored} points for ${load.readings} acknowledged readings`);
+    return { readings: load.readings, messages: load.messages, seconds: (storedAt - load.startedAt) / 1000, cpu };
+  } finally {
+    forwarder.kill();
+  }
+}
+
 interface SplitCoresResult {
   cpus: [string, string];
   raw: { points: number; seconds: number };
@@ -187,6 +230,7 @@ export const run: Bench = async ({ quick }) => {
     const influx = await connectInflux({ url: influxd.url, db: 'donghaeng' }, log);
     const batch = await measureMix(platform, influxd, influx, gateways, durationMs);
     const single = await measureMix(platform, influxd, influx, singles, durationMs);
+    const floor = await measureFloor(influxd, influx, gateways, durationMs); // on shared cores, before the split pass pins them
     const split = await measureSplitCores(platform, influxd, influx, gateways, durationMs);
 
     const perS = (m: MixResult) => m.readings / m.seconds;
@@ -217,6 +261,10 @@ export const run: Bench = async ({ quick }) => {
         batch_influxd_us_per_reading: Number(((batch.cpu.influxd / batch.readings) * 1e6).toFixed(2)),
         single_platform_us_per_reading: Number(((single.cpu.platform / single.readings) * 1e6).toFixed(2)),
         raw_influxd_us_per_point: Number(((rawInfluxCpu / raw.points) * 1e6).toFixed(2)),
+        floor_readings_per_s: Math.round(perS(floor)),
+        floor_forwarder_cores: Number((floor.cpu.platform / floor.seconds).toFixed(2)),
+        floor_influxd_cores: Number((floor.cpu.influxd / floor.seconds).toFixed(2)),
+        floor_forwarder_us_per_reading: Number(((floor.cpu.platform / floor.readings) * 1e6).toFixed(2)),
         ...(split && {
           split_raw_points_per_s: Math.round(split.raw.points / split.raw.seconds),
           split_batch_readings_per_s: Math.round(perS(split.batch)),
@@ -230,11 +278,13 @@ export const run: Bench = async ({ quick }) => {
         batch_vs_raw: perS(batch) / rawPerS,
         single_vs_raw: perS(single) / rawPerS,
         batch_vs_raw_sequential: perS(batch) / sequentialPerS,
+        floor_vs_raw: perS(floor) / rawPerS,
         ...(split && { batch_vs_raw_split_cores: perS(split.batch) / (split.raw.points / split.raw.seconds) }),
       },
       notes: `gateways: ${gateways.devices} × ${gateways.perMessage} readings/message, ${gateways.window} in flight each; `
         + `singles: ${singles.devices} devices × 1 reading/message, ${singles.window} in flight each; raw: ${RAW_BATCH}-point batches, ${RAW_IN_FLIGHT} in flight (the ceiling of batch_vs_raw, the bar) and 1 in flight (raw_sequential, for context); `
         + `${durationMs / 1000} s of publishing per phase, timed until InfluxDB acknowledged every PUBACKed reading (then checked with an InfluxQL count); `
+        + 'floor_*: the gateway mix through a bare aedes → InfluxDB forwarder (bench/forwarder-worker.ts: no validation, outbox, fsync or alerts; PUBACK at once), shared cores; '
         + `shared phases on CPUs ${sharedCpus.influxd} (influxd), ${platformCpus} (platform), ${sharedCpus.generators} (fleet and raw writer); `
         + (split
           ? `split_*: the raw phase (${RAW_IN_FLIGHT} in flight) and the gateway mix again with influxd on CPUs ${split.cpus[0]} and the platform, fleet and raw writer on CPUs ${split.cpus[1]}`
