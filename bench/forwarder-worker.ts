@@ -66,13 +66,14 @@ setInterval(() => {
   if (inFlight === 0 && queued > 0) send();
 }, FLUSH_MS);
 
+const DONG = '1111051500'; // BENCH_DONG, not imported: bench/support.ts loads the whole platform
 const identities = new Map<string, DeviceIdentity>();
 const broker = await Aedes.createBroker({
   authenticate: (_client, _username, _password, done) => done(null, true),
   authorizePublish: (client, packet, done) => {
     const id = client?.id ?? '';
     let device = identities.get(id);
-    if (!device) identities.set(id, (device = { deviceId: id, residentId: `r-${id}`, dong: '1111051500' }));
+    if (!device) identities.set(id, (device = { deviceId: id, residentId: `r-${id}`, dong: DONG }));
     const body = JSON.parse(packet.payload.toString()) as { readings?: Record<string, unknown>[] } & Record<string, unknown>;
     const readings: ValidReading[] = (body.readings ?? [body]).map((r) => ({ type: r.type as ReadingType, ts: r.ts as number, fields: { bpm: r.bpm as number } }));
     blocks.push({ lines: readingLines(device, readings), points: readings.length });
