@@ -124,8 +124,9 @@ async function measureMix(
 
 /**
  * The gateway mix through bench/forwarder-worker.ts instead of the platform: aedes, JSON.parse and
- * line protocol, PUBACK at once, nothing else. Timed like measureMix, until influxd has acknowledged
- * every reading, and checked with an InfluxQL count.
+ * line protocol, PUBACK without waiting for a disk, nothing else. Timed like measureMix, until influxd
+ * has acknowledged every reading, and checked with an InfluxQL count. The result's `cpu.platform` is
+ * the forwarder's.
  */
 async function measureFloor(
   influxd: ManagedInfluxd, influx: InfluxClient,
