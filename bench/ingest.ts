@@ -51,11 +51,21 @@ class RawBody {
   }
 }
 
+const createDatabase = (influxUrl: string, db: string) =>
+  fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+
+interface RawResult {
+  points: number;
+  seconds: number;
+  influxdCpu: number; // CPU seconds influxd spent meanwhile
+}
+
 /** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
 async function measureRaw(
-  influxUrl: string, series: number, durationMs: number, inFlight: number, db = `bench_raw_${inFlight}`, // its own database: the same points again would be overwrites
-): Promise<{ points: number; seconds: number }> {
-  await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+  influxd: ManagedInfluxd, series: number, durationMs: number, inFlight: number, db = `bench_raw_${inFlight}`, // its own database: the same points again would be overwrites
+): Promise<RawResult> {
+  const influxUrl = influxd.url;
+  await createDatabase(influxUrl, db);
   const url = new URL(`${influxUrl}/write?db=${db}&precision=ms`);
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   const post = (body: Buffer) =>
@@ -69,6 +79,7 @@ async function measureRaw(
     });
   const baseTs = Date.now() - 3_600_000;
   let next = 0;
+  const cpu0 = cpuSeconds(influxd.pid);
   const started = performance.now();
   const deadline = started + durationMs;
   const lane = async () => {
@@ -82,12 +93,13 @@ async function measureRaw(
   await Promise.all(Array.from({ length: inFlight }, lane));
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  return { points: next, seconds };
+  return { points: next, seconds, influxdCpu: cpuSeconds(influxd.pid) - cpu0 };
 }
 
-async function countStored(influx: InfluxClient, devices: { id: string }[]): Promise<number> {
+async function countStored(influx: InfluxClient, devices: { id: string }[], db?: string): Promise<number> {
   const ids = devices.map((d) => d.id.replace(/[^A-Za-z0-9_-]/g, '')).join('|');
-  const [series] = await influx.query(`SELECT count("bpm") FROM "heart_rate" WHERE "device" =~ /^(${ids})$/`);
+  const from = db ? `"${db}".."heart_rate"` : '"heart_rate"';
+  const [series] = await influx.query(`SELECT count("bpm") FROM ${from} WHERE "device" =~ /^(${ids})$/`);
   return (series?.values[0]?.[1] as number | undefined) ?? 0;
 }
 
@@ -95,45 +107,60 @@ interface MixResult {
   readings: number;
   messages: number;
   seconds: number;
-  cpu: { platform: number; influxd: number; fleet: number };
+  cpu: { platform: number; influxd: number; fleet: number }; // `platform`: the process under test
+}
+
+interface Mix {
+  label: string;
+  devices: number;
+  perMessage: number;
+  window: number;
 }
 
 /**
- * One mix end to end: the fleet publishes for `durationMs`; the clock stops
- * when InfluxDB has acknowledged (204) as many points as readings got PUBACK,
- * so the outbox drain is included — the criterion the raw writer counts by —
- * polled every 50 ms from the platform's /metrics. One InfluxQL count then
- * checks that exactly those readings are there. (Polling with InfluxQL counts,
- * ~0.5 s each over 9 M points, slowed influxd during the drain it measured.)
+ * The fleet publishes for `durationMs` to `target`; the clock stops when InfluxDB has
+ * acknowledged (204) as many points as readings got PUBACK, so the drain is included — the
+ * criterion the raw writer counts by — asked of `acknowledged` every 50 ms. One InfluxQL
+ * count (`stored`) then checks that exactly those readings are there.
  */
-async function measureMix(
-  platform: PlatformChild, influxd: ManagedInfluxd, influx: InfluxClient,
-  mix: { label: string; devices: number; perMessage: number; window: number }, durationMs: number,
+async function timeFleet(
+  target: { mqttUrl: string; pid: number | undefined; acknowledged(): Promise<number>; stored(): Promise<number> },
+  influxd: ManagedInfluxd, mix: Mix, devices: { id: string; secret: string }[], durationMs: number,
 ): Promise<MixResult> {
-  const devices = await provision(platform, mix.devices, mix.label);
-  const cpu0 = { platform: cpuSeconds(platform.child.pid), influxd: cpuSeconds(influxd.pid) };
-  const written0 = await metricOf(platform.httpUrl, POINTS_WRITTEN);
-  const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: platform.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
-  await waitFor(async () => (await metricOf(platform.httpUrl, POINTS_WRITTEN)) - written0 >= load.readings, 120_000, `${mix.label}: all readings acknowledged by InfluxDB`, 50);
+  const cpu0 = { platform: cpuSeconds(target.pid), influxd: cpuSeconds(influxd.pid) };
+  const acknowledged0 = await target.acknowledged();
+  const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: target.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
+  await waitFor(async () => (await target.acknowledged()) - acknowledged0 >= load.readings, 120_000, `${mix.label}: all readings acknowledged by InfluxDB`, 50);
   const storedAt = Date.now();
-  const cpu = { platform: cpuSeconds(platform.child.pid) - cpu0.platform, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds };
-  const stored = await countStored(influx, devices);
+  const cpu = { platform: cpuSeconds(target.pid) - cpu0.platform, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds };
+  const stored = await target.stored();
   if (stored !== load.readings) throw new Error(`${mix.label}: ${stored} points for ${load.readings} acknowledged readings`);
   return { readings: load.readings, messages: load.messages, seconds: (storedAt - load.startedAt) / 1000, cpu };
 }
 
 /**
+ * One mix end to end through the platform, acknowledged points polled from its /metrics.
+ * (Polling with InfluxQL counts, ~0.5 s each over 9 M points, slowed influxd during the
+ * drain it measured.)
+ */
+async function measureMix(platform: PlatformChild, influxd: ManagedInfluxd, influx: InfluxClient, mix: Mix, durationMs: number): Promise<MixResult> {
+  const devices = await provision(platform, mix.devices, mix.label);
+  return timeFleet({
+    mqttUrl: platform.mqttUrl,
+    pid: platform.child.pid,
+    acknowledged: () => metricOf(platform.httpUrl, POINTS_WRITTEN),
+    stored: () => countStored(influx, devices),
+  }, influxd, mix, devices, durationMs);
+}
+
+/**
  * The gateway mix through bench/forwarder-worker.ts instead of the platform: aedes, JSON.parse and
- * line protocol, PUBACK without waiting for a disk, nothing else. Timed like measureMix, until influxd
- * has acknowledged every reading, and checked with an InfluxQL count. The result's `cpu.platform` is
+ * line protocol, PUBACK without waiting for a disk, nothing else. The result's `cpu.platform` is
  * the forwarder's.
  */
-async function measureFloor(
-  influxd: ManagedInfluxd, influx: InfluxClient,
-  gateways: { devices: number; perMessage: number; window: number }, durationMs: number,
-): Promise<MixResult> {
+async function measureFloor(influxd: ManagedInfluxd, influx: InfluxClient, gateways: Mix, durationMs: number): Promise<MixResult> {
   const db = 'bench_floor';
-  await fetch(`${influxd.url}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+  await createDatabase(influxd.url, db);
   const port = await freePort();
   const forwarder = fork(fileURLToPath(new URL('./forwarder-worker.js', import.meta.url)), [influxd.url, db, String(port)], { stdio: 'inherit' });
   try {
@@ -141,24 +168,22 @@ async function measureFloor(
       forwarder.once('message', resolve);
       forwarder.once('exit', (code) => reject(new Error(`the forwarder exited (${code})`)));
     });
-    const acknowledged = () => new Promise<{ written: number; failed: number }>((resolve) => {
-      forwarder.once('message', (m) => resolve(m as { written: number; failed: number }));
+    // Points influxd answered: a refused body counts too, so the run does not wait for it (waitFor
+    // retries a check that throws); the InfluxQL count afterwards then fails the run.
+    const acknowledged = () => new Promise<number>((resolve) => {
+      forwarder.once('message', (m) => {
+        const { written, failed } = m as { written: number; failed: number };
+        resolve(written + failed);
+      });
       forwarder.send('written');
     });
     const devices = Array.from({ length: gateways.devices }, (_, i) => ({ id: `floor-${i}`, secret: 'unused' }));
-    const cpu0 = { forwarder: cpuSeconds(forwarder.pid), influxd: cpuSeconds(influxd.pid) };
-    const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: `mqtt://127.0.0.1:${port}`, devices, perMessage: gateways.perMessage, window: gateways.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
-    await waitFor(async () => {
-      const { written, failed } = await acknowledged();
-      if (failed > 0) throw new Error(`floor: influxd refused ${failed} points`);
-      return written >= load.readings;
-    }, 120_000, 'floor: all readings acknowledged by InfluxDB', 50);
-    const storedAt = Date.now();
-    const cpu = { platform: cpuSeconds(forwarder.pid) - cpu0.forwarder, influxd: cpuSeconds(influxd.pid) - cpu0.influxd, fleet: load.cpuSeconds };
-    const [series] = await influx.query(`SELECT count("bpm") FROM "${db}".."heart_rate"`);
-    const stored = (series?.values[0]?.[1] as number | undefined) ?? 0;
-    if (stored !== load.readings) throw new Error(`floor: ${stored} points for ${load.readings} acknowledged readings`);
-    return { readings: load.readings, messages: load.messages, seconds: (storedAt - load.startedAt) / 1000, cpu };
+    return await timeFleet({
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      pid: forwarder.pid,
+      acknowledged,
+      stored: () => countStored(influx, devices, db),
+    }, influxd, { ...gateways, label: 'floor' }, devices, durationMs);
   } finally {
     forwarder.kill();
   }
@@ -166,8 +191,7 @@ async function measureFloor(
 
 interface SplitCoresResult {
   cpus: [string, string];
-  raw: { points: number; seconds: number };
-  rawInfluxCpu: number;
+  raw: RawResult;
   batch: MixResult;
 }
 
@@ -180,7 +204,7 @@ interface SplitCoresResult {
  */
 async function measureSplitCores(
   platform: PlatformChild, influxd: ManagedInfluxd, influx: InfluxClient,
-  gateways: { label: string; devices: number; perMessage: number; window: number }, durationMs: number,
+  gateways: Mix, durationMs: number,
 ): Promise<SplitCoresResult | undefined> {
   const cpus = cpuHalves();
   if (!cpus || !influxd.pid || !platform.child.pid) return undefined;
@@ -188,11 +212,9 @@ async function measureSplitCores(
   pinToCpus(platform.child.pid, cpus[1]);
   pinToCpus(process.pid, cpus[1]); // the raw writer and the fleet's worker thread
   try {
-    const rawCpu0 = cpuSeconds(influxd.pid);
-    const raw = await measureRaw(influxd.url, gateways.devices, durationMs, RAW_IN_FLIGHT, 'bench_raw_split');
-    const rawInfluxCpu = cpuSeconds(influxd.pid) - rawCpu0;
+    const raw = await measureRaw(influxd, gateways.devices, durationMs, RAW_IN_FLIGHT, 'bench_raw_split');
     const batch = await measureMix(platform, influxd, influx, { ...gateways, label: `${gateways.label}-split` }, durationMs);
-    return { cpus, raw, rawInfluxCpu, batch };
+    return { cpus, raw, batch };
   } finally {
     pinToCpus(process.pid, `0-${availableParallelism() - 1}`); // the benchmarks after this one run on every CPU
   }
@@ -216,14 +238,12 @@ export const run: Bench = async ({ quick }) => {
     const singles = { label: 'singles', devices: 200, perMessage: 1, window: 10 };
 
     const sharedCpus = { influxd: cpusAllowed(influxd.pid), generators: cpusAllowed(process.pid) }; // in the notes: shared means shared
-    const rawCpu0 = cpuSeconds(influxd.pid);
     const writerCpu0 = process.cpuUsage(); // the raw writer runs in this process
-    const raw = await measureRaw(influxd.url, gateways.devices, durationMs, RAW_IN_FLIGHT);
+    const raw = await measureRaw(influxd, gateways.devices, durationMs, RAW_IN_FLIGHT);
     const writerCpu = process.cpuUsage(writerCpu0);
     const rawPerS = raw.points / raw.seconds;
-    const rawInfluxCpu = cpuSeconds(influxd.pid) - rawCpu0;
     // One request at a time too: context beside the issue's reference figure (~290 k points/s), not the bar.
-    const sequential = await measureRaw(influxd.url, gateways.devices, durationMs, 1);
+    const sequential = await measureRaw(influxd, gateways.devices, durationMs, 1);
     const sequentialPerS = sequential.points / sequential.seconds;
 
     platform = await startPlatformProcess(influxd.url, join(dir, 'platform'));
@@ -248,7 +268,7 @@ export const run: Bench = async ({ quick }) => {
         batch_readings: batch.readings,
         single_readings: single.readings,
         // Cores busy during each phase (CPU seconds / wall seconds): where the time goes.
-        raw_influxd_cores: Number((rawInfluxCpu / raw.seconds).toFixed(2)),
+        raw_influxd_cores: Number((raw.influxdCpu / raw.seconds).toFixed(2)),
         // The load generators' own CPU, taken from what they measure: both write prepared bytes.
         raw_writer_cores: Number(((writerCpu.user + writerCpu.system) / 1e6 / raw.seconds).toFixed(2)),
         batch_platform_cores: Number((batch.cpu.platform / batch.seconds).toFixed(2)),
@@ -261,7 +281,7 @@ export const run: Bench = async ({ quick }) => {
         batch_platform_us_per_reading: Number(((batch.cpu.platform / batch.readings) * 1e6).toFixed(2)),
         batch_influxd_us_per_reading: Number(((batch.cpu.influxd / batch.readings) * 1e6).toFixed(2)),
         single_platform_us_per_reading: Number(((single.cpu.platform / single.readings) * 1e6).toFixed(2)),
-        raw_influxd_us_per_point: Number(((rawInfluxCpu / raw.points) * 1e6).toFixed(2)),
+        raw_influxd_us_per_point: Number(((raw.influxdCpu / raw.points) * 1e6).toFixed(2)),
         floor_readings_per_s: Math.round(perS(floor)),
         floor_forwarder_cores: Number((floor.cpu.platform / floor.seconds).toFixed(2)),
         floor_influxd_cores: Number((floor.cpu.influxd / floor.seconds).toFixed(2)),
@@ -269,7 +289,7 @@ export const run: Bench = async ({ quick }) => {
         ...(split && {
           split_raw_points_per_s: Math.round(split.raw.points / split.raw.seconds),
           split_batch_readings_per_s: Math.round(perS(split.batch)),
-          split_raw_influxd_cores: Number((split.rawInfluxCpu / split.raw.seconds).toFixed(2)),
+          split_raw_influxd_cores: Number((split.raw.influxdCpu / split.raw.seconds).toFixed(2)),
           split_batch_platform_cores: Number((split.batch.cpu.platform / split.batch.seconds).toFixed(2)),
           split_batch_influxd_cores: Number((split.batch.cpu.influxd / split.batch.seconds).toFixed(2)),
           split_batch_fleet_cores: Number((split.batch.cpu.fleet / split.batch.seconds).toFixed(2)),

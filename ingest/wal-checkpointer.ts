@@ -52,8 +52,7 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private appendedBytes = 0;
   private running = false;
-  private stopped = false;
-  private fallenBack = false;
+  private stopped = false; // closed, or fallen back to SQLite's own checkpoints
   private readonly exited: Promise<void>;
 
   constructor(
@@ -90,8 +89,7 @@ export class WalCheckpointer {
   }
 
   private fallBack(message: string): void {
-    if (this.fallenBack || this.stopped) return;
-    this.fallenBack = true;
+    if (this.stopped) return;
     this.stopped = true;
     this.events.onError?.(`${message}; the outbox checkpoints on its own connection again`);
     this.db.pragma('wal_autocheckpoint = 1000');
