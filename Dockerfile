@@ -37,5 +37,5 @@ USER node
 EXPOSE 1883 9001 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# As `npm start` (package.json): a 32 MB semi-space, see docs/decisions.md "Young generation".
-CMD ["node", "--max-semi-space-size=32", "dist/main.js"]
+# As `npm start` (package.json): a 64 MB semi-space, see docs/decisions.md "Young generation".
+CMD ["node", "--max-semi-space-size=64", "dist/main.js"]

@@ -5,11 +5,11 @@
  */
 import { writeDigits } from '../core/digits.js';
 
-/** An epoch-ms timestamp (13 digits) at `at`, in two halves that are small integers. */
+/** An epoch-ms timestamp (13 digits) at `at`, in two halves that are small integers (split as ingest/line-protocol.ts does, without a floating-point `%`). */
 export function writeEpochMs(bytes: Buffer, at: number, ms: number): void {
-  const low = ms % 1e6;
-  writeDigits(bytes, at, (ms - low) / 1e6, 7);
-  writeDigits(bytes, at + 7, low, 6);
+  const high = Math.floor(ms / 1e6);
+  writeDigits(bytes, at, high, 7);
+  writeDigits(bytes, at + 7, ms - high * 1e6, 6);
 }
 
 /** Offsets just after each occurrence of `marker` in `text` (where the digits to rewrite start). */

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { InfluxClient } from '../influx/client.js';
-import { joinBlocks, splitLines } from './line-protocol.js';
+import { joinBlocks, releaseBlock, retainBlock, splitLines } from './line-protocol.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
 export interface WriterOptions {
@@ -167,8 +167,14 @@ export class InfluxWriter {
     for (const row of rows) batch.readings += row.n;
     this.readCursor = batch.lastId;
     this.batches.push(batch);
-    const request = this.write(rows.map((r) => r.lines))
+    const blocks = rows.map((r) => r.lines);
+    // The request holds its blocks (the outbox may drop rows from memory meanwhile). Given back
+    // only after a 204: after a failure the body might still be queued on a dying socket, and
+    // a hold not given back only keeps the slab from being reused.
+    for (const block of blocks) retainBlock(block);
+    const request = this.write(blocks)
       .then(() => {
+        for (const block of blocks) releaseBlock(block);
         batch.state = 'written';
         this.backoff = this.options.minBackoffMs;
         this.metrics.influxWritten.inc(batch.readings);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../core/schemas/observation.js';
-import { joinBlocks, readingLines, splitLines, toLineProtocol } from './line-protocol.js';
+import { joinBlocks, readingLines, releaseBlock, retainBlock, splitLines, toLineProtocol } from './line-protocol.js';
 
 const ts = Date.UTC(2026, 10, 27, 0, 0, 0) + 123; // ms precision must survive
 
@@ -91,7 +91,9 @@ describe('toLineProtocol', () => {
   it('writes the same text as String() for any number, timestamp and string (bytes written by hand)', () => {
     const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
     const value = fc.oneof(fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.string({ unit: 'grapheme', maxLength: 30 }));
-    const reading = fc.record({ ts: fc.maxSafeNat(), fields: fc.dictionary(fc.constantFrom('a', 'bb', 'mg_dl'), value, { maxKeys: 3 }) });
+    // Besides any timestamp, the ones where splitting into millions could go wrong: k·1e6 - 1 up to 2^53.
+    const edgeTs = fc.constantFrom(2 ** 31, 2 ** 31 + 999_999, 999_999_999_999_999, 8_999_999_999_999_999, 9_007_199_253_999_999, Number.MAX_SAFE_INTEGER);
+    const reading = fc.record({ ts: fc.oneof(fc.maxSafeNat(), edgeTs), fields: fc.dictionary(fc.constantFrom('a', 'bb', 'mg_dl'), value, { maxKeys: 3 }) });
     const expected = (r: { ts: number; fields: Record<string, number | boolean | string> }) => {
       const fields = Object.entries(r.fields).map(([k, v]) =>
         `${k}=${typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 't' : 'f') : `"${v.replace(/(["\\])/g, '\\$1')}"`}`);
@@ -132,5 +134,74 @@ describe('toLineProtocol', () => {
     const i = blocks.findIndex((b, k) => b.buffer === blocks[k + 1]?.buffer);
     expect(joinBlocks(blocks.slice(i, i + 2)).buffer).toBe(blocks[i]!.buffer); // a view of the slab, not a copy
     expect(new Set(blocks.map((b) => b.buffer)).size).toBeGreaterThan(1);
+  });
+
+  describe('slab reuse', () => {
+    const device = { deviceId: 'd_x', residentId: 'r_y', dong: '1111051500' };
+    const text = (i: number) => Array.from({ length: 100 }, (_, k) => `heart_rate,device=d_x,dong=1111051500,resident=r_y,type=heart_rate bpm=${60 + k} ${ts + i * 100 + k}\n`).join('');
+    const message = (i: number) => readingLines(device, Array.from({ length: 100 }, (_, k) => ({ type: 'heart_rate' as const, ts: ts + i * 100 + k, fields: { bpm: 60 + k } })));
+
+    it('writes over a full slab once every block of it is given back', () => {
+      // Onto a slab of its own (earlier tests left blocks held in the one in use), then fill it,
+      // giving every block back at once.
+      let n = 0;
+      const startingSlab = message(n++);
+      releaseBlock(startingSlab);
+      let block = message(n++);
+      while (block.buffer === startingSlab.buffer) {
+        releaseBlock(block);
+        block = message(n++);
+      }
+      const slab = block.buffer;
+      while (block.buffer === slab) {
+        releaseBlock(block);
+        block = message(n++);
+      }
+      releaseBlock(block);
+      // The slabs after it come from the free list: within a few, one of them is the first again.
+      const seen = new Set<ArrayBufferLike>();
+      for (let i = 0; i < 2000 && !seen.has(slab); i++) {
+        const block = message(n++);
+        seen.add(block.buffer);
+        releaseBlock(block);
+      }
+      expect(seen.has(slab)).toBe(true);
+    });
+
+    it('never writes over a block still held, whoever holds it (property)', () => {
+      // Any order of writes, retains and releases: every block with a hold left reads back as written.
+      const op = fc.oneof(fc.constant({ kind: 'write' as const }), fc.record({ kind: fc.constantFrom('retain' as const, 'release' as const), pick: fc.nat() }));
+      fc.assert(fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
+        const held: { block: Buffer; text: string; holds: number }[] = [];
+        let n = 0;
+        for (const o of ops) {
+          if (o.kind === 'write') {
+            held.push({ block: message(n), text: text(n), holds: 1 });
+            n++;
+          } else if (held.length > 0) {
+            const h = held[o.pick % held.length]!;
+            if (o.kind === 'retain') {
+              retainBlock(h.block);
+              h.holds++;
+            } else {
+              releaseBlock(h.block);
+              if (--h.holds === 0) held.splice(held.indexOf(h), 1);
+            }
+          }
+        }
+        for (let i = 0; i < 300; i++) releaseBlock(message(n + i)); // enough writing to reuse every slab given back
+        for (const h of held) expect(h.block.toString()).toBe(h.text);
+        for (const h of held) for (let k = 0; k < h.holds; k++) releaseBlock(h.block);
+      }), { numRuns: 40 });
+    });
+
+    it('ignores buffers it did not write', () => {
+      const block = message(0);
+      releaseBlock(Buffer.from('not a slab'));
+      retainBlock(Buffer.from('not a slab'));
+      for (let i = 1; i < 300; i++) releaseBlock(message(i));
+      expect(block.toString()).toBe(text(0));
+      releaseBlock(block);
+    });
   });
 });

@@ -48,23 +48,74 @@ function fieldNameOf(name: string): Buffer {
 
 /**
  * Blocks are written straight into slabs of SLAB_BYTES and handed out as views of them:
- * an ArrayBuffer of its own for each message's block cost 2 % of the platform's CPU. Blocks
- * leave memory in the order they were written (InfluxDB acknowledged them), so a slab is
- * freed soon after its last block; and the blocks of one request are mostly contiguous in
- * one slab, so the writer sends them without copying (see `joinBlocks`).
+ * an ArrayBuffer of its own for each message's block cost 2 % of the platform's CPU. The
+ * blocks of one request are mostly contiguous in one slab, so the writer sends them without
+ * copying (see `joinBlocks`).
+ *
+ * Slabs are reused. Lines wait for InfluxDB long enough that their slabs reach V8's old
+ * generation, and each new slab adds to the "external memory" V8 counts: at ~50 MB of lines
+ * a second that started a full mark-compact every ~0.7 s, ~15 % of the platform's CPU in the
+ * gateway mix (docs/decisions.md, "Ingest hot path, fifth pass"). So every block is counted
+ * out and back: `readingLines` hands its caller one hold, `retainBlock` adds one and
+ * `releaseBlock` gives one back. A slab that is full and has every block back goes to a
+ * free list and is written over. A hold never given back only keeps its slab from being
+ * reused (the collector frees it as before); giving one back twice could let a slab be
+ * written over while something still reads it, so each holder gives back exactly once.
  */
 const SLAB_BYTES = 1024 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+const FREE_SLABS_KEPT = 32; // 32 MiB: the default line budget (200,000 readings) fills ~18 slabs
+
+interface Slab {
+  bytes: Buffer;
+  holds: number; // holds of its blocks not yet given back
+  full: boolean; // no more blocks will be written to it
+}
+
+const slabOf = new WeakMap<ArrayBufferLike, Slab>();
+const freeSlabs: Slab[] = [];
+let current = newSlab(SLAB_BYTES);
+let slab = current.bytes;
 let blockStart = 0; // where the message being written starts in `slab`
 let at = 0;
+
+function newSlab(bytes: number): Slab {
+  const reused = bytes === SLAB_BYTES ? freeSlabs.pop() : undefined;
+  if (reused) {
+    reused.full = false;
+    return reused;
+  }
+  const fresh: Slab = { bytes: Buffer.allocUnsafeSlow(bytes), holds: 0, full: false };
+  slabOf.set(fresh.bytes.buffer, fresh);
+  return fresh;
+}
+
+function recycle(s: Slab): void {
+  if (s.bytes.length === SLAB_BYTES && freeSlabs.length < FREE_SLABS_KEPT) freeSlabs.push(s);
+}
+
+/** One more hold on a block of `readingLines` (anything else is ignored). */
+export function retainBlock(block: Buffer): void {
+  const s = slabOf.get(block.buffer);
+  if (s) s.holds++;
+}
+
+/** Gives back one hold on a block of `readingLines` (anything else is ignored). */
+export function releaseBlock(block: Buffer): void {
+  const s = slabOf.get(block.buffer);
+  if (!s) return;
+  if (--s.holds === 0 && s.full) recycle(s);
+}
 
 /** Room for `bytes` more; a message that does not fit moves, with what is written of it, to a new slab. */
 function ensure(bytes: number): void {
   if (at + bytes <= slab.length) return;
   const written = at - blockStart;
-  const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (written + bytes)));
-  slab.copy(next, 0, blockStart, at);
-  slab = next;
+  const next = newSlab(Math.max(SLAB_BYTES, 2 * (written + bytes)));
+  slab.copy(next.bytes, 0, blockStart, at);
+  current.full = true;
+  if (current.holds === 0) recycle(current);
+  current = next;
+  slab = next.bytes;
   blockStart = 0;
   at = written;
 }
@@ -89,8 +140,11 @@ function writeWhole(value: number): void {
     writeFixed(rest, digitsOf(rest));
     return;
   }
-  const low = rest % 1e6;
-  const high = (rest - low) / 1e6;
+  // Not `rest % 1e6`: above 2^31 that is a floating-point remainder, a call to fmod (a third of
+  // the writer's time). Below 2^53 the rounded quotient never reaches the next whole number
+  // (k - 1e-6 is more than half a unit in the last place below k), so the floor is exact.
+  const high = Math.floor(rest / 1e6);
+  const low = rest - high * 1e6;
   writeFixed(high, digitsOf(high));
   writeFixed(low, 6);
 }
@@ -149,6 +203,7 @@ export function readingLines(device: DeviceIdentity, readings: readonly ValidRea
     else writeText(String(reading.ts));
     slab[at++] = NEWLINE;
   }
+  current.holds++;
   return slab.subarray(blockStart, at);
 }
 
@@ -176,7 +231,9 @@ export function joinBlocks(blocks: readonly Buffer[]): Buffer {
 /** One observation as one line of line protocol, without its `\n`. */
 export function toLineProtocol(o: Observation): string {
   const block = readingLines(o, [o]);
-  return block.toString('utf8', 0, block.length - 1);
+  const line = block.toString('utf8', 0, block.length - 1);
+  releaseBlock(block);
+  return line;
 }
 
 /** A block's lines, each still ending in `\n` (to find which one InfluxDB refused). */

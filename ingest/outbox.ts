@@ -2,7 +2,7 @@ import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../core/schemas/readings.js';
 import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
-import { readingLines } from './line-protocol.js';
+import { readingLines, releaseBlock } from './line-protocol.js';
 import { ReceiptLog, type Receipt } from './receipts.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -291,6 +291,7 @@ export class Outbox {
       this.receiptLog.reload(); // the rolled-back transaction may have counted some
       for (const p of group) {
         this.unsettledReadings -= p.entry.readings.length;
+        releaseBlock(p.entry.lines); // never remembered: this was its one hold
         p.reject(err as Error);
       }
       return undefined;
@@ -335,6 +336,7 @@ export class Outbox {
     while (this.memoryReadings > this.options.memoryReadings && this.memoryHead < this.memory.length) {
       const dropped = this.memory[this.memoryHead++]!;
       this.memoryReadings -= dropped.n;
+      releaseBlock(dropped.lines);
       this.memoryFloor = this.memory[this.memoryHead]?.id ?? this.nextId;
     }
     this.compactMemory();
@@ -385,7 +387,9 @@ export class Outbox {
   markWritten(throughId: number, readings: number): void {
     this.unwritten -= readings;
     while (this.memoryHead < this.memory.length && this.memory[this.memoryHead]!.id <= throughId) {
-      this.memoryReadings -= this.memory[this.memoryHead++]!.n;
+      const row = this.memory[this.memoryHead++]!;
+      this.memoryReadings -= row.n;
+      releaseBlock(row.lines);
     }
     if (this.memoryHead === this.memory.length) {
       this.memory = [];
