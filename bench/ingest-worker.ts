@@ -92,7 +92,13 @@ class Device {
     this.done = new Promise((resolve) => (this.finished = resolve));
     this.socket = connect(Number(url.port), url.hostname);
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.parser.parse(chunk));
+    // The messages sent for the PUBACKs of one chunk leave in one write (cork): a write
+    // each cost the fleet ~0.16 instead of ~0.13 µs of CPU a reading in the gateway mix.
+    this.socket.on('data', (chunk: Buffer) => {
+      this.socket.cork();
+      this.parser.parse(chunk);
+      this.socket.uncork();
+    });
     // A connection lost mid-run would leave its lanes waiting for ever: the run fails instead.
     this.socket.on('error', (err) => fail(`${device.id}: ${err.message}`));
     this.socket.on('close', () => {
