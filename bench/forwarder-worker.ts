@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import type { ReadingType, ValidReading } from '../core/schemas/readings.js';
 import type { DeviceIdentity } from '../ingest/index.js';
-import { joinBlocks, readingLines } from '../ingest/line-protocol.js';
+import { joinBlocks, readingLines, releaseBlock } from '../ingest/line-protocol.js';
 
 /**
  * The ingest bench's floor: the least an MQTT → InfluxDB path built on aedes does. Every
@@ -37,7 +37,8 @@ function send(): void {
   let points = 0;
   let taken = 0;
   while (taken < blocks.length && points < BODY_POINTS) points += blocks[taken++]!.points;
-  const body = joinBlocks(blocks.slice(0, taken).map((b) => b.lines));
+  const lines = blocks.slice(0, taken).map((b) => b.lines);
+  const body = joinBlocks(lines);
   blocks = blocks.slice(taken);
   queued -= points;
   inFlight++;
@@ -45,8 +46,12 @@ function send(): void {
     res.resume();
     res.on('end', () => {
       inFlight--;
-      if (res.statusCode === 204) written += points;
-      else failed += points;
+      if (res.statusCode === 204) {
+        written += points;
+        for (const block of lines) releaseBlock(block); // its slab can be reused, as the platform's writer does
+      } else {
+        failed += points;
+      }
       pump();
       while (held.length > 0 && queued <= MAX_QUEUED) held.shift()!();
     });

@@ -54,8 +54,9 @@ function fieldNameOf(name: string): Buffer {
  *
  * Slabs are reused. Lines wait for InfluxDB long enough that their slabs reach V8's old
  * generation, and each new slab adds to the "external memory" V8 counts: at ~50 MB of lines
- * a second that started a full mark-compact every ~0.7 s, ~15 % of the platform's CPU in the
- * gateway mix (docs/decisions.md, "Ingest hot path, fifth pass"). So every block is counted
+ * a second they started half of the full mark-compacts in the gateway mix (one every ~0.7 s
+ * in all, ~20 % of the platform's CPU with the marking on V8's helper threads;
+ * docs/decisions.md, "Ingest hot path, fifth pass"). So every block is counted
  * out and back: `readingLines` hands its caller one hold, `retainBlock` adds one and
  * `releaseBlock` gives one back. A slab that is full and has every block back goes to a
  * free list and is written over. A hold never given back only keeps its slab from being
