@@ -240,6 +240,32 @@ describe('ingest: outbox, writer and replay', () => {
     expect(new Set(influx.lines).size).toBe(40);
   });
 
+  it('sends intact lines while InfluxDB stalls and the slabs around the stalled requests are reused', async () => {
+    // The stalled requests' rows leave memory (small budget), more messages fill several 1 MiB
+    // slabs, and the slabs whose blocks are all given back are written over: the requests must
+    // still hold theirs (InfluxWriter.send), or their bodies change before InfluxDB reads them.
+    let unstall!: () => void;
+    influx.stall = new Promise((resolve) => (unstall = resolve));
+    const ing = start({ outbox: { memoryReadings: 1000, holdMs: 1 } });
+    const base = clock.now() - 60_000;
+    const messages = 330; // ~9.5 KB of lines each: ~3 MiB, past three slabs
+    for (let m = 0; m < messages; m++) {
+      await ing.accept(device, payload({ readings: Array.from({ length: 100 }, (_, k) => ({ type: 'heart_rate', bpm: 60 + ((m * 100 + k) % 40), ts: base + m * 100 + k })) }));
+    }
+    expect(influx.requests).toBeGreaterThan(0); // requests were waiting on the stall all along
+    unstall();
+    await waitFor(() => ing.health().backlog === 0, 10_000, 'the backlog to drain');
+    const seen = new Set<number>();
+    for (const line of influx.lines) {
+      const [, bpm, ts] = /bpm=(\d+) (\d+)$/.exec(line)!;
+      const i = Number(ts) - base;
+      expect(Number(bpm)).toBe(60 + (i % 40));
+      seen.add(i);
+    }
+    expect(seen.size).toBe(messages * 100);
+    expect(influx.lines).toHaveLength(messages * 100);
+  });
+
   it('drops only the line InfluxDB refuses and stores the rest of its batch', async () => {
     influx.refuse = (line) => line.includes('bpm=77');
     const ing = start();
