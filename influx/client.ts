@@ -23,7 +23,8 @@ export interface InfluxClient {
   /**
    * Writes line protocol (ms precision): whole lines, each ending in `\n`.
    * Resolves only when InfluxDB acknowledged all of them; rejects with the client's
-   * HttpError (`statusCode`, `body`) when it refused them.
+   * HttpError (`statusCode`, `body`) when it refused them. Once it settles, the body's
+   * bytes are the caller's again (the writer reuses them: ingest/line-protocol.ts).
    */
   writeLines(body: Buffer): Promise<void>;
   /** InfluxQL over `/query`, which 1.x, 2.x (DBRP) and 3.x all serve. Timestamps come back as epoch ms. */

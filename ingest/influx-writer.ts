@@ -168,13 +168,15 @@ export class InfluxWriter {
     this.readCursor = batch.lastId;
     this.batches.push(batch);
     const blocks = rows.map((r) => r.lines);
-    // The request holds its blocks (the outbox may drop rows from memory meanwhile). Given back
-    // only after a 204: after a failure the body might still be queued on a dying socket, and
-    // a hold not given back only keeps the slab from being reused.
+    // The request holds its blocks until it settles (the outbox may drop its rows from memory
+    // meanwhile): a refused batch is split and sent again from them (`write`), and writeLines
+    // is done with a body once it settles.
     for (const block of blocks) retainBlock(block);
     const request = this.write(blocks)
-      .then(() => {
+      .finally(() => {
         for (const block of blocks) releaseBlock(block);
+      })
+      .then(() => {
         batch.state = 'written';
         this.backoff = this.options.minBackoffMs;
         this.metrics.influxWritten.inc(batch.readings);

@@ -1,4 +1,4 @@
-import { digitsOf, writeDigits } from '../core/digits.js';
+import { digitsOf, millionsOf, writeDigits } from '../core/digits.js';
 import type { Observation } from '../core/schemas/observation.js';
 import type { ReadingFields, ValidReading } from '../core/schemas/readings.js';
 import type { DeviceIdentity } from './index.js';
@@ -75,7 +75,7 @@ interface Slab {
 const slabOf = new WeakMap<ArrayBufferLike, Slab>();
 const freeSlabs: Slab[] = [];
 let current = newSlab(SLAB_BYTES);
-let slab = current.bytes;
+let slab = current.bytes; // always current.bytes: the writing functions below use it for every byte
 let blockStart = 0; // where the message being written starts in `slab`
 let at = 0;
 
@@ -141,13 +141,9 @@ function writeWhole(value: number): void {
     writeFixed(rest, digitsOf(rest));
     return;
   }
-  // Not `rest % 1e6`: above 2^31 that is a floating-point remainder, a call to fmod (a third of
-  // the writer's time). Below 2^53 the rounded quotient never reaches the next whole number
-  // (k - 1e-6 is more than half a unit in the last place below k), so the floor is exact.
-  const high = Math.floor(rest / 1e6);
-  const low = rest - high * 1e6;
+  const high = millionsOf(rest);
   writeFixed(high, digitsOf(high));
-  writeFixed(low, 6);
+  writeFixed(rest - high * 1e6, 6);
 }
 
 function writeText(text: string): void {
@@ -215,17 +211,22 @@ export function readingLines(device: DeviceIdentity, readings: readonly ValidRea
 export function joinBlocks(blocks: readonly Buffer[]): Buffer {
   if (blocks.length === 0) return Buffer.alloc(0);
   const runs: Buffer[] = [];
-  let run = blocks[0]!;
-  for (let i = 1; i < blocks.length; i++) {
-    const block = blocks[i]!;
-    if (block.buffer === run.buffer && block.byteOffset === run.byteOffset + run.length) {
-      run = Buffer.from(run.buffer, run.byteOffset, run.length + block.length);
-    } else {
-      runs.push(run);
-      run = block;
+  let first = 0; // the run is blocks[first … i - 1]
+  let end = blocks[0]!.byteOffset + blocks[0]!.length;
+  for (let i = 1; i <= blocks.length; i++) {
+    const block = blocks[i];
+    if (block && block.buffer === blocks[first]!.buffer && block.byteOffset === end) {
+      end += block.length;
+      continue;
+    }
+    // One view per run, made when the run ends.
+    const start = blocks[first]!;
+    runs.push(i - first === 1 ? start : Buffer.from(start.buffer, start.byteOffset, end - start.byteOffset));
+    if (block) {
+      first = i;
+      end = block.byteOffset + block.length;
     }
   }
-  runs.push(run);
   return runs.length === 1 ? runs[0]! : Buffer.concat(runs);
 }
 

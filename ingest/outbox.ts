@@ -334,12 +334,17 @@ export class Outbox {
     // An outage must not hold every reading twice (disk and heap): beyond the
     // budget the oldest rows are read back from disk when InfluxDB returns.
     while (this.memoryReadings > this.options.memoryReadings && this.memoryHead < this.memory.length) {
-      const dropped = this.memory[this.memoryHead++]!;
-      this.memoryReadings -= dropped.n;
-      releaseBlock(dropped.lines);
+      this.forgetOldest();
       this.memoryFloor = this.memory[this.memoryHead]?.id ?? this.nextId;
     }
     this.compactMemory();
+  }
+
+  /** The oldest row in memory leaves it (the only way one does), giving back its lines' hold once. */
+  private forgetOldest(): void {
+    const row = this.memory[this.memoryHead++]!;
+    this.memoryReadings -= row.n;
+    releaseBlock(row.lines);
   }
 
   private compactMemory(): void {
@@ -386,11 +391,7 @@ export class Outbox {
   /** InfluxDB acknowledged every reading with an id ≤ `throughId` (`readings` of them since the last call). */
   markWritten(throughId: number, readings: number): void {
     this.unwritten -= readings;
-    while (this.memoryHead < this.memory.length && this.memory[this.memoryHead]!.id <= throughId) {
-      const row = this.memory[this.memoryHead++]!;
-      this.memoryReadings -= row.n;
-      releaseBlock(row.lines);
-    }
+    while (this.memoryHead < this.memory.length && this.memory[this.memoryHead]!.id <= throughId) this.forgetOldest();
     if (this.memoryHead === this.memory.length) {
       this.memory = [];
       this.memoryHead = 0;
