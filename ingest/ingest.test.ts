@@ -338,6 +338,24 @@ describe('ingest: outbox, writer and replay', () => {
     expect(ing.replay(0)).toBe(1); // the old rows have no observations to replay
   });
 
+  it('reads back the rows of earlier outboxes, the payload as received and JSON readings, and writes and replays them', async () => {
+    const db = openDb(join(dataDir, 'outbox.db'));
+    db.exec(`CREATE TABLE outbox_rows (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, at INTEGER NOT NULL,
+      device TEXT NOT NULL, resident TEXT NOT NULL, dong TEXT NOT NULL, readings TEXT, lines TEXT, payload BLOB)`);
+    const at = clock.now() - 5000;
+    const insert = db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, readings, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run(1, 2, at, 'd_old', 'r_old', '1111051500', null, payload({ readings: [{ type: 'spo2', spo2: 93 }, { type: 'spo2', spo2: 500 }, { type: 'heart_rate', bpm: 71, ts: at - 1 }] }));
+    insert.run(3, 1, at, 'd_old', 'r_old', '1111051500', JSON.stringify([{ type: 'motion', ts: at - 2, fields: { detected: true } }]), null);
+    db.close();
+    const ing = start({ consumerCursor: () => 0 });
+    await waitFor(() => influx.lines.length === 3, 5000, 'the old rows in InfluxDB');
+    expect(influx.lines.map((l) => l.split(' ').slice(1))).toEqual([['spo2=93', String(at)], ['bpm=71', String(at - 1)], ['detected=t', String(at - 2)]]);
+    expect(ing.replay(0)).toBe(3);
+    expect(published.map(({ outboxId, type, ts }) => [outboxId, type, ts])).toEqual([[1, 'spo2', at], [2, 'heart_rate', at - 1], [3, 'motion', at - 2]]);
+    await ing.accept(device, payload(reading(1, clock)));
+    expect(published.at(-1)!.outboxId).toBe(4);
+  });
+
   it('truncates a fractional epoch-ms ts so InfluxDB accepts the point', async () => {
     const ing = start();
     await ing.accept(device, payload({ type: 'spo2', spo2: 97, ts: clock.now() - 1000.5 }));

@@ -13,10 +13,7 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const device = { deviceId: 'd1', residentId: 'r1', dong: '1111051500' };
-const entry = (bpm: number) => {
-  const payload = Buffer.from(JSON.stringify({ type: 'heart_rate', bpm }));
-  return { device, at: Date.now(), payload, readings: [{ type: 'heart_rate' as const, ts: Date.now(), fields: { bpm } }], lines: Buffer.from(`x bpm=${bpm}\n`), receipt: undefined };
-};
+const entry = (bpm: number) => ({ device, at: Date.now(), readings: [{ type: 'heart_rate' as const, ts: Date.now(), fields: { bpm } }], lines: Buffer.from(`x bpm=${bpm}\n`), receipt: undefined });
 const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 50))]);
 
 describe('Outbox durability', () => {

@@ -3,6 +3,7 @@ import { MAX_BATCH_READINGS, parseReadingsPayload, type ValidReading } from '../
 import { openDb, type Db } from '../core/sqlite.js';
 import type { DeviceIdentity } from './index.js';
 import { readingLines, releaseBlock } from './line-protocol.js';
+import { packReadings, unpackReadings } from './reading-codec.js';
 import { ReceiptLog, type Receipt } from './receipts.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -10,7 +11,6 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 export interface OutboxEntry {
   device: DeviceIdentity;
   at: number; // receipt time, epoch ms: the `now` the payload was validated with
-  payload: Buffer; // the message as received: validating it again with `at` gives `readings`
   readings: readonly ValidReading[];
   lines: Buffer; // the readings as line protocol, each line ending in `\n`
   receipt: Receipt | undefined; // kept so a redelivery after a restart gets the same receipt time
@@ -66,11 +66,12 @@ interface DiskRow {
   readings: string | null;
   lines: string | null;
   payload: Buffer | null;
+  packed: Buffer | null;
 }
 
 const DELETE_DELAY_MS = 200;
 // For the checkpointer's count of bytes appended to the WAL: a row's ids, times and tags
-// besides its payload; a commit writes at least one page, deletes included.
+// besides its readings; a commit writes at least one page, deletes included.
 const ROW_OVERHEAD_BYTES = 64;
 const PAGE_BYTES = 4096;
 const PROBE_INTERVAL_MS = 1000;
@@ -82,7 +83,8 @@ CREATE TABLE IF NOT EXISTS outbox_rows (
   device TEXT NOT NULL, resident TEXT NOT NULL, dong TEXT NOT NULL,
   readings TEXT, -- rows of the second outbox: JSON [{type, ts, fields}] as validated
   lines TEXT, -- rows moved from the first outbox (line protocol, no readings)
-  payload BLOB); -- the message as received, validated again with \`at\` when read back
+  payload BLOB, -- rows of the third: the message as received, validated again with \`at\` when read back
+  packed BLOB); -- the validated readings, packed against \`at\` (ingest/reading-codec.ts)
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
@@ -99,11 +101,13 @@ CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT 
  *   WAL runs on libuv's thread pool, not inside the commit (synchronous=FULL
  *   blocked the event loop ~11 % of the time in the batch mix); appends that
  *   arrive meanwhile make the next group. An append resolves only after it.
- * - Rows store the payload as received and the receipt time it was validated
- *   with; validation depends on nothing else, so reading a row back (replay to
- *   the alerts engine, line protocol after a restart) gives the same readings.
- *   Storing the validated readings instead meant a JSON.stringify per message,
- *   8 % of the platform's CPU in the batch mix (bench/ingest.ts profile).
+ * - Rows store the validated readings packed (ingest/reading-codec.ts: 8 bytes
+ *   for a heart_rate reading, against ~49 of JSON in the payload), so reading a
+ *   row back (replay to the alerts engine, line protocol after a restart) gives
+ *   the same readings. Every byte committed is written to the WAL, synced and
+ *   checkpointed: storing the payload as received cost ~0.07 µs a reading more
+ *   in the batch mix, and JSON.stringify of the readings 8 % of the platform's
+ *   CPU (docs/decisions.md, "Ingest hot path, sixth pass").
  * - The line protocol of recent rows stays in memory (up to `memoryReadings`),
  *   so the writer normally never reads the disk; while InfluxDB takes writes,
  *   appends wait for room rather than overflow it (see `holdWhenFull`).
@@ -147,12 +151,13 @@ export class Outbox {
   ) {
     this.db = openDb(file, { syncEachCommit: false });
     this.db.exec(SCHEMA);
-    addPayloadColumn(this.db);
+    addColumn(this.db, 'payload');
+    addColumn(this.db, 'packed');
     migrateLineOutbox(this.db);
     this.receiptLog = new ReceiptLog(this.db, options.receiptsKept);
     this.checkpointer = new WalCheckpointer(file, this.db, { onError: events.onCheckpointError });
     this.q = {
-      insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: this.db.prepare('INSERT INTO outbox_rows (id, n, at, device, resident, dong, packed) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setNextId: this.db.prepare("INSERT INTO outbox_meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       rowsBetween: this.db.prepare<[number, number, number], DiskRow>(
         'SELECT * FROM outbox_rows WHERE id > ? AND id < ? ORDER BY id LIMIT ?',
@@ -277,9 +282,10 @@ export class Outbox {
       this.db.transaction(() => {
         const receipts: Receipt[] = [];
         for (const p of group) {
-          const { device, at, readings, payload, receipt } = p.entry;
-          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, payload);
-          bytes += payload.length + ROW_OVERHEAD_BYTES;
+          const { device, at, readings, receipt } = p.entry;
+          const packed = packReadings(at, readings); // written over by the next row: SQLite copies it
+          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, packed);
+          bytes += packed.length + ROW_OVERHEAD_BYTES;
           if (receipt) receipts.push(receipt);
         }
         if (receipts.length > 0) this.receiptLog.keep(receipts);
@@ -538,14 +544,15 @@ function migrateLineOutbox(db: Db): void {
   })();
 }
 
-/** Outboxes made before rows kept the payload get the column (their rows keep `readings`). */
-function addPayloadColumn(db: Db): void {
+/** Outboxes made before rows had the column get it (their rows keep what they had). */
+function addColumn(db: Db, name: 'payload' | 'packed'): void {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(outbox_rows)').all();
-  if (!columns.some((c) => c.name === 'payload')) db.exec('ALTER TABLE outbox_rows ADD COLUMN payload BLOB');
+  if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE outbox_rows ADD COLUMN ${name} BLOB`);
 }
 
-/** A row's readings: validated again from its payload, or as the second outbox stored them. */
+/** A row's readings: unpacked, validated again from the payload the third outbox kept, or as the second stored them. */
 function storedReadings(row: DiskRow): ValidReading[] {
+  if (row.packed !== null) return unpackReadings(row.at, row.packed);
   if (row.payload !== null) return parseReadingsPayload(row.payload, row.at).readings;
   return row.readings === null ? [] : (JSON.parse(row.readings) as ValidReading[]);
 }

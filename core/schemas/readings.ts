@@ -40,6 +40,9 @@ const readingFieldSchemas = Object.fromEntries(
   Object.entries(fieldSchemas).map(([type, schema]) => [type, z.compile(schema, { strict: true })]),
 ) as { [T in ReadingType]: (typeof fieldSchemas)[T] };
 export const readingTypes = Object.keys(fieldSchemas) as ReadingType[];
+/** Each type's field names, in the order a valid reading's `fields` has them. */
+export const readingFieldNames = {} as Record<ReadingType, readonly string[]>;
+for (const type of readingTypes) readingFieldNames[type] = Object.keys(fieldSchemas[type].shape);
 export type ReadingFields = Record<string, number | boolean | string>;
 
 /** Health readings count as activity and are evaluated against vital bands. */
