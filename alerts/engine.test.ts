@@ -950,6 +950,32 @@ describe('AlertEngine: the replay cursor', () => {
     expect(restarted.engine.lastActivity('r-1')).toBe(t0 + 20 * minute);
     expect(only(restarted.alertsOf('r-1')).count).toBe(1);
   });
+
+  it('takes a message replayed across the cursor from the middle: only its readings above the cursor count', () => {
+    const residents = [resident('r-1')];
+    const first = start(residents);
+    const t0 = first.clock.now();
+    first.clock.advance(10 * minute);
+    first.observe('r-1', 'motion', { detected: true }, undefined, { outboxId: 1 });
+    first.observe('r-1', 'spo2', { spo2: 93 }, undefined, { outboxId: 2 }); // an alert: commits the cursor at 2
+    first.kill();
+
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + minute) });
+    expect(restarted.engine.durableCursor()).toBe(2);
+    // The three readings were one message (outbox ids 1–3); the third was lost with the process.
+    restarted.engine.handleMessages([{
+      residentId: 'r-1', deviceId: 'r-1-x', dong: DONG, receivedAt: t0 + 10.5 * minute, firstOutboxId: 1,
+      readings: [
+        { type: 'motion', ts: t0 + 10 * minute, fields: { detected: true } },
+        { type: 'spo2', ts: t0 + 10 * minute, fields: { spo2: 93 } },
+        { type: 'motion', ts: t0 + 10.5 * minute, fields: { detected: true } },
+      ],
+    }]);
+    expect(restarted.engine.lastActivity('r-1')).toBe(t0 + 10.5 * minute);
+    expect(only(restarted.alertsOf('r-1')).count).toBe(1); // the spo2 reading was not judged twice
+    restarted.engine.flush();
+    expect(restarted.engine.durableCursor()).toBe(3);
+  });
 });
 
 describe('AlertEngine: restart keeps everything', () => {

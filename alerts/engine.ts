@@ -16,7 +16,8 @@ import {
   type Outcome,
   type Severity,
 } from '../core/schemas/alert.js';
-import type { DeviceStatus, Observation } from '../core/schemas/observation.js';
+import type { DeviceStatus, Observation, ObservedMessage } from '../core/schemas/observation.js';
+import type { ValidReading } from '../core/schemas/readings.js';
 import type { Device, Resident, VitalBand, VitalName } from '../core/schemas/registry.js';
 import { DeadlineIndex } from './deadlines.js';
 import { DeviceTable, ScheduledColumn } from './device-table.js';
@@ -221,22 +222,13 @@ export class AlertEngine {
   }
 
   /**
-   * Observations from the bus. One carrying an `outboxId` at or below the
+   * Accepted messages from the bus. A reading whose outbox id is at or below the
    * cursor was already processed before a restart (ingest replays what it
    * cannot prove durable here) and is skipped.
    */
-  handleObservations(observations: readonly Observation[]): void {
+  handleMessages(messages: readonly ObservedMessage[]): void {
     const now = this.deps.clock.now();
-    for (const o of observations) {
-      if (o.outboxId !== undefined && o.outboxId <= this.processedCursor) continue;
-      try {
-        this.observe(o, now);
-      } catch (err) {
-        // One bad observation must not stop the rest, nor be retried for ever after a restart.
-        this.deps.log.error({ err: (err as Error).message, outboxId: o.outboxId, type: o.type }, 'observation evaluation failed');
-      }
-      if (o.outboxId !== undefined) this.processedCursor = Math.max(this.processedCursor, o.outboxId);
-    }
+    for (const m of messages) this.observeMessage(m, now);
     if (!this.deps.groupCommit) {
       this.commitUnit(false);
     } else if (!this.commitPending && this.staged.size > 0) {
@@ -251,6 +243,16 @@ export class AlertEngine {
         }
       });
     }
+  }
+
+  /** Observations one by one, each a message of its own (tests and the alerts bench). */
+  handleObservations(observations: readonly Observation[]): void {
+    this.handleMessages(
+      observations.map((o) => ({
+        residentId: o.residentId, deviceId: o.deviceId, dong: o.dong, receivedAt: o.receivedAt, readings: [o],
+        ...(o.outboxId === undefined ? {} : { firstOutboxId: o.outboxId }),
+      })),
+    );
   }
 
   /** A device's status message or will: offline raises `device_offline` (info), online recovers it. */
@@ -301,14 +303,40 @@ export class AlertEngine {
 
   // ── observations ──────────────────────────────────────────────────────────
 
-  private observe(o: Observation, now: number): void {
-    const r = this.residents.get(o.residentId);
-    if (!r || !r.enabled) return;
+  /** The resident, the device and its silence once for the message, then each reading not yet processed. */
+  private observeMessage(m: ObservedMessage, now: number): void {
+    const first = m.firstOutboxId;
+    // A replay may begin in the middle of a message: its earlier readings were processed before the restart.
+    const from = first === undefined ? 0 : Math.max(0, this.processedCursor + 1 - first);
+    if (from >= m.readings.length) return;
+    const failed = (err: unknown, k: number) =>
+      // One bad reading must not stop the rest, nor be retried for ever after a restart.
+      this.deps.log.error({ err: (err as Error).message, outboxId: first === undefined ? undefined : first + k, type: m.readings[k]!.type }, 'observation evaluation failed');
+    let r = this.residents.get(m.residentId);
+    let device = 0;
+    try {
+      if (r?.enabled) {
+        device = this.deviceFor(m.deviceId, r.id, now);
+        this.heard(device, Math.min(m.receivedAt, now));
+        this.recover(r.id, 'device_offline', m.deviceId, now);
+      }
+    } catch (err) {
+      failed(err, from);
+      r = undefined;
+    }
+    if (r?.enabled) {
+      for (let k = from; k < m.readings.length; k++) {
+        try {
+          this.observe(r, device, m.readings[k]!, now);
+        } catch (err) {
+          failed(err, k);
+        }
+      }
+    }
+    if (first !== undefined) this.processedCursor = Math.max(this.processedCursor, first + m.readings.length - 1);
+  }
 
-    const device = this.deviceFor(o.deviceId, r.id, now);
-    this.heard(device, Math.min(o.receivedAt, now));
-    this.recover(r.id, 'device_offline', o.deviceId, now);
-
+  private observe(r: ResidentState, device: number, o: ValidReading, now: number): void {
     const levelField = levelFields[o.type];
     let previous: number | undefined;
     if (levelField) {

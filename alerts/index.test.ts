@@ -34,7 +34,7 @@ function service(clock: FakeClock, extra: Partial<AlertsDeps> = {}) {
     dataDir: dir, bus, clock, log: createLogger('silent'), metrics: createMetrics(), residents: [resident], devices: [device], scanIntervalMs: 0, ...extra,
   });
   const observe = (outboxId: number, type: Observation['type'], fields: Observation['fields'] = {}) =>
-    bus.publish('observations', [{ residentId: 'r-1', deviceId: 'd-1', dong: DONG, type, ts: clock.now(), receivedAt: clock.now(), fields, outboxId }]);
+    bus.publish('observations', [{ residentId: 'r-1', deviceId: 'd-1', dong: DONG, receivedAt: clock.now(), readings: [{ type, ts: clock.now(), fields }], firstOutboxId: outboxId }]);
   return { alerts, bus, published, observe };
 }
 

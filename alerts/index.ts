@@ -64,7 +64,7 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
     deps.devices ?? [],
   );
   const unsubscribe = [
-    bus.subscribe('observations', (observations) => engine.handleObservations(observations)),
+    bus.subscribe('observations', (messages) => engine.handleMessages(messages)),
     bus.subscribe('resident', (resident) => engine.upsertResident(resident)),
     bus.subscribe('device', (device) => engine.upsertDevice(device)),
     bus.subscribe('device-status', (status) => engine.handleDeviceStatus(status)),

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Alert } from './schemas/alert.js';
-import type { DeviceStatus, Observation } from './schemas/observation.js';
+import type { DeviceStatus, ObservedMessage } from './schemas/observation.js';
 import type { Device, Resident, Staff } from './schemas/registry.js';
 
 /** What services tell each other. Services meet only here and through their builders. */
 export interface BusTopics {
-  /** Observations already durable in the outbox, in order per device. */
-  observations: Observation[];
+  /** Accepted messages' readings, already durable in the outbox, in order per device. */
+  observations: ObservedMessage[];
   /** Device online/offline from status messages, wills and disconnects. */
   'device-status': DeviceStatus;
   /** A resident was created or changed in the registry. */

@@ -72,7 +72,12 @@ describe('ingest: outbox, writer and replay', () => {
     bus = createInProcessBus((_t, err) => {
       throw err;
     });
-    bus.subscribe('observations', (o) => published.push(...o));
+    // One observation per reading, as the engine sees them.
+    bus.subscribe('observations', (messages) => {
+      for (const { readings, firstOutboxId, ...identity } of messages) {
+        readings.forEach((r, k) => published.push({ ...identity, ...r, outboxId: firstOutboxId! + k }));
+      }
+    });
   });
   afterEach(async () => {
     await ingest?.close();

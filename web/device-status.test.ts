@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createInProcessBus } from '../core/bus.js';
-import type { Observation } from '../core/schemas/observation.js';
+import type { ObservedMessage } from '../core/schemas/observation.js';
 import { deviceStatusView, trackDeviceStatus } from './device-status.js';
 
 const MIN = 60_000;
@@ -31,7 +31,7 @@ describe('device status tracker', () => {
     const tracker = trackDeviceStatus(bus);
     bus.publish('device-status', { deviceId: 'd1', residentId: 'r1', dong: 'x', online: true, battery: 40, at: 100 });
     bus.publish('device-status', { deviceId: 'd1', residentId: 'r1', dong: 'x', online: false, at: 200 });
-    const reading = (ts: number): Observation => ({ residentId: 'r1', deviceId: 'd1', dong: 'x', type: 'spo2', ts, receivedAt: ts, fields: { spo2: 97 } });
+    const reading = (ts: number): ObservedMessage => ({ residentId: 'r1', deviceId: 'd1', dong: 'x', receivedAt: ts, readings: [{ type: 'spo2', ts, fields: { spo2: 97 } }] });
     bus.publish('observations', [reading(300), reading(250)]);
     expect(tracker.get('d1')).toEqual({ online: false, battery: 40, statusAt: 200, lastReadingAt: 300 });
     tracker.close();

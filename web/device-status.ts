@@ -58,12 +58,10 @@ export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
       if (status.battery !== undefined) s.battery = status.battery;
     }),
     // The ingest hot path: one map lookup per device in a row (a message's readings share it), not per reading.
-    bus.subscribe('observations', (observations) => {
-      let deviceId: string | undefined;
-      let s: DeviceSighting | undefined;
-      for (const o of observations) {
-        if (o.deviceId !== deviceId) s = entry((deviceId = o.deviceId));
-        if (o.receivedAt > (s!.lastReadingAt ?? 0)) s!.lastReadingAt = o.receivedAt;
+    bus.subscribe('observations', (messages) => {
+      for (const m of messages) {
+        const s = entry(m.deviceId);
+        if (m.receivedAt > (s.lastReadingAt ?? 0)) s.lastReadingAt = m.receivedAt;
       }
     }),
   ];

@@ -1,5 +1,4 @@
-import { healthReadingTypes } from '../../core/schemas/readings.js';
-import type { Observation } from '../../core/schemas/observation.js';
+import { healthReadingTypes, type ReadingType, type ValidReading } from '../../core/schemas/readings.js';
 
 // A plug's standby draw and a room's light drift by a few units on their own;
 // only a change beyond these bands is a person doing something.
@@ -7,13 +6,13 @@ export const POWER_NOISE_WATTS = 5;
 export const ILLUMINANCE_NOISE_LUX = 30;
 
 /** Reading types whose activity is a change from the device's previous value. */
-export const levelFields: Partial<Record<Observation['type'], string>> = { power: 'watts', illuminance: 'lux', steps: 'count' };
+export const levelFields: Partial<Record<ReadingType, string>> = { power: 'watts', illuminance: 'lux', steps: 'count' };
 
 /**
- * Is this observation a sign of life? `previous` is the same device's last
+ * Is this reading a sign of life? `previous` is the same device's last
  * value of the same type (plug power, illuminance, step count).
  */
-export function isActivity(o: Observation, previous: number | undefined): boolean {
+export function isActivity(o: Pick<ValidReading, 'type' | 'fields'>, previous: number | undefined): boolean {
   switch (o.type) {
     case 'motion':
       return o.fields.detected === true;

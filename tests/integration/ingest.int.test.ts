@@ -176,8 +176,8 @@ describe('ingest over MQTT into InfluxDB', () => {
   it('forgets outbox rows once InfluxDB has them and the alerts engine has made them durable', async () => {
     const { device, client } = await newDevice();
     let sosId = Infinity;
-    const unsubscribe = stack.platform.bus.subscribe('observations', (observations) => {
-      for (const o of observations) if (o.deviceId === device.id) sosId = o.outboxId!;
+    const unsubscribe = stack.platform.bus.subscribe('observations', (messages) => {
+      for (const m of messages) if (m.deviceId === device.id) sosId = m.firstOutboxId!;
     });
     try {
       await client.publishAsync(readingsTopic(device.id), JSON.stringify({ type: 'sos', ts: Date.now() - 500 }), { qos: 1 });
