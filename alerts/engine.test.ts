@@ -167,6 +167,33 @@ describe('AlertEngine: missed check-in', () => {
     expect(h.engine.lastActivity('r-1')).toBe(movedAt);
   });
 
+  it('takes every sign of life of one message: the alert recovers once and the newest starts the window again', () => {
+    const h = start([resident('r-1', { inactivityHours: 1 })]);
+    h.clock.advance(hour + second);
+    h.engine.scan();
+    const now = h.clock.now();
+    h.engine.handleMessages([{
+      residentId: 'r-1', deviceId: 'r-1-x', dong: DONG, receivedAt: now,
+      readings: [
+        { type: 'motion', ts: now - 20 * minute, fields: { detected: true } },
+        { type: 'spo2', ts: now - 15 * minute, fields: { spo2: 97 } },
+        { type: 'door', ts: now - 10 * minute, fields: { open: true } },
+      ],
+    }]);
+    const alert = only(h.alertsOf('r-1', 'missed_checkin'));
+    expect(alert.recoveredAt).toBe(now);
+    expect(alert.history.filter((e) => e.action === 'recovered')).toHaveLength(1);
+    expect(h.engine.lastActivity('r-1')).toBe(now - 10 * minute);
+    h.clock.advance(45 * minute); // an hour after the first motion, not after the door
+    h.engine.scan();
+    expect(only(h.alertsOf('r-1', 'missed_checkin')).recoveredAt).toBe(now);
+    h.clock.advance(5 * minute + second);
+    h.engine.scan();
+    const again = only(h.alertsOf('r-1', 'missed_checkin'));
+    expect(again.count).toBe(2);
+    expect(again.recoveredAt).toBeUndefined();
+  });
+
   it('raises nothing for a resident moving every 30 min over 48 h, with a 1 h window', () => {
     const h = start([resident('r-1', { inactivityHours: 1 })]);
     for (let elapsed = 0; elapsed < 48 * hour; elapsed += minute) {

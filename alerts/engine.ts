@@ -325,9 +325,10 @@ export class AlertEngine {
       r = undefined;
     }
     if (r?.enabled) {
+      let active = false; // a reading of this message was a sign of life
       for (let k = from; k < m.readings.length; k++) {
         try {
-          this.observe(r, device, m.readings[k]!, now);
+          active = this.observe(r, device, m.readings[k]!, now, active);
         } catch (err) {
           failed(err, k);
         }
@@ -336,7 +337,8 @@ export class AlertEngine {
     if (first !== undefined) this.processedCursor = Math.max(this.processedCursor, first + m.readings.length - 1);
   }
 
-  private observe(r: ResidentState, device: number, o: ValidReading, now: number): void {
+  /** One reading; returns whether this or an earlier reading of its message was a sign of life (`active`). */
+  private observe(r: ResidentState, device: number, o: ValidReading, now: number, active: boolean): boolean {
     const levelField = levelFields[o.type];
     let previous: number | undefined;
     if (levelField) {
@@ -347,29 +349,34 @@ export class AlertEngine {
     }
     if (isActivity(o, previous) && o.ts > r.lastActivityAt) {
       r.lastActivityAt = Math.min(o.ts, now);
-      this.dirtyResidents.add(r.id);
-      this.scheduleMissed(r);
-      this.recover(r.id, 'missed_checkin', 'inactivity', now);
+      // Once a message: for a later sign of life of the same message the resident is marked already,
+      // the missed check-in recovered and its deadline (an earlier one) kept.
+      if (!active) {
+        this.dirtyResidents.add(r.id);
+        this.scheduleMissed(r);
+        this.recover(r.id, 'missed_checkin', 'inactivity', now);
+        active = true;
+      }
     }
 
     if (o.type === 'sos') {
       this.raise(r, 'sos', 'sos', 'critical', null, 'SOS button pressed', { type: 'sos' }, now);
-      return;
+      return active;
     }
     if (o.type === 'fall') {
       const confidence = o.fields.confidence as number | undefined;
       this.raise(r, 'fall', 'fall', 'critical', confidence ?? null, 'fall detected', { type: 'fall', ...(confidence === undefined ? {} : { confidence }) }, now);
-      return;
+      return active;
     }
     if (o.type === 'weight') {
       this.judgeWeight(r, { at: o.ts, kg: o.fields.kg as number }, now);
-      return;
+      return active;
     }
 
     // Indexed loops over the field table, no arrays of what was measured: the
     // engine was the platform's biggest allocator in the gateway mix.
     const fields = vitalFields[o.type];
-    if (!fields) return;
+    if (!fields) return active;
     let measured = false;
     let temperature = false;
     let news2Input = false;
@@ -382,7 +389,7 @@ export class AlertEngine {
       if (vital === 'temperature') temperature = true;
       if (news2Set.has(vital)) news2Input = true;
     }
-    if (!measured) return;
+    if (!measured) return active;
     this.dirtyResidents.add(r.id);
     for (let i = 0; i < fields.length; i++) {
       const value = o.fields[fields[i]![1]];
@@ -390,6 +397,7 @@ export class AlertEngine {
     }
     if (!temperature) this.judgeFeverFromOtherVital(r, now);
     if (news2Input) this.judgeNews2(r, o.ts, now);
+    return active;
   }
 
   private judgeVital(r: ResidentState, vital: VitalName, value: number, ts: number, now: number): void {

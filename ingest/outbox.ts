@@ -51,6 +51,7 @@ export interface OutboxEvents {
 interface PendingAppend {
   id: number;
   entry: OutboxEntry;
+  packed: Buffer; // the readings as the row stores them
   heldUntil: number; // epoch ms; only for an append waiting for room
   resolve(id: number): void;
   reject(err: Error): void;
@@ -184,7 +185,9 @@ export class Outbox {
     return new Promise((resolve, reject) => {
       const id = this.nextId;
       this.nextId += entry.readings.length;
-      const append: PendingAppend = { id, entry, heldUntil: 0, resolve, reject };
+      // Packed now, while the readings just parsed are in the CPU's caches: at commit time it cost twice as much.
+      const packed = Buffer.from(packReadings(entry.at, entry.readings));
+      const append: PendingAppend = { id, entry, packed, heldUntil: 0, resolve, reject };
       if (this.holding && (this.waiting.length > 0 || !this.hasRoomFor(entry.readings.length))) {
         append.heldUntil = Date.now() + this.options.holdMs;
         this.waiting.push(append);
@@ -283,9 +286,8 @@ export class Outbox {
         const receipts: Receipt[] = [];
         for (const p of group) {
           const { device, at, readings, receipt } = p.entry;
-          const packed = packReadings(at, readings); // written over by the next row: SQLite copies it
-          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, packed);
-          bytes += packed.length + ROW_OVERHEAD_BYTES;
+          insert.run(p.id, readings.length, at, device.deviceId, device.residentId, device.dong, p.packed);
+          bytes += p.packed.length + ROW_OVERHEAD_BYTES;
           if (receipt) receipts.push(receipt);
         }
         if (receipts.length > 0) this.receiptLog.keep(receipts);
