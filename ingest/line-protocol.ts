@@ -146,6 +146,30 @@ function writeWhole(value: number): void {
   writeFixed(rest - high * 1e6, 6);
 }
 
+// The millions of the last timestamp written, and their digits: the readings of a message
+// are mostly within a few seconds, so all but the last six digits repeat.
+let lastMillions = -1;
+const millionsDigits = Buffer.alloc(16);
+let millionsLength = 0;
+
+/** An epoch-ms timestamp (or any whole number below 2^53) as decimal digits, as `writeWhole` writes it. */
+function writeTimestamp(ts: number): void {
+  if (ts < 1e6 || !Number.isSafeInteger(ts)) {
+    if (Number.isSafeInteger(ts)) writeWhole(ts);
+    else writeText(String(ts));
+    return;
+  }
+  const high = millionsOf(ts);
+  if (high !== lastMillions) {
+    lastMillions = high;
+    millionsLength = digitsOf(high);
+    writeDigits(millionsDigits, 0, high, millionsLength);
+  }
+  for (let i = 0; i < millionsLength; i++) slab[at + i] = millionsDigits[i]!;
+  at += millionsLength;
+  writeFixed(ts - high * 1e6, 6);
+}
+
 function writeText(text: string): void {
   ensure(Buffer.byteLength(text) + 2);
   at += slab.write(text, at, 'utf8');
@@ -196,8 +220,7 @@ export function readingLines(device: DeviceIdentity, readings: readonly ValidRea
     writeFields(reading.fields);
     ensure(24);
     slab[at++] = SPACE;
-    if (Number.isSafeInteger(reading.ts)) writeWhole(reading.ts);
-    else writeText(String(reading.ts));
+    writeTimestamp(reading.ts);
     slab[at++] = NEWLINE;
   }
   current.holds++;
