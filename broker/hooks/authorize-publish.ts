@@ -29,6 +29,12 @@ export interface AuthorizePublishDeps {
   sendErrors(deviceId: string, errors: ReadingError[]): void;
 }
 
+/**
+ * Readings messages this hook has taken (kept in the outbox, or dropped over the rate):
+ * aedes need not deliver them, since no client may subscribe to a readings topic.
+ */
+export const takenReadings = new WeakSet<PublishPacket>();
+
 const RATE_LIMITED: ReadingError[] = [{ error: 'rate_limited', message: 'too many messages; this one was not stored, slow down' }];
 
 /**
@@ -59,6 +65,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
       refusals('rate_limited', { deviceId: device.deviceId }, 'device over its message rate; dropping');
       sendErrors(device.deviceId, RATE_LIMITED);
       packet.retain = false;
+      if (topic.kind === 'readings') takenReadings.add(packet);
       return done(null);
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -77,6 +84,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
     }
 
     packet.retain = false; // readings are kept in the outbox, never as retained messages
+    takenReadings.add(packet);
     ingest
       .accept(device, payload, { qos: packet.qos, ...(packet.messageId === undefined ? {} : { messageId: packet.messageId }) })
       .then((errors) => {
