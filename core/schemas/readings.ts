@@ -89,15 +89,25 @@ function parseTs(raw: unknown): number | undefined | null {
   return null;
 }
 
+// The schema of the type looked up last: a batch is mostly of one type, and a type string
+// from JSON.parse is internalized, so comparing it is cheap where the lookup by key is not.
+let lastType = '';
+let lastSchema: (typeof readingFieldSchemas)[ReadingType] | undefined;
+
 /** Validates one reading object; `now` is the receipt time (the default `ts`). */
 export function parseReading(raw: unknown, now: number, index?: number): ReadingResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail('invalid_reading', 'a reading must be a JSON object', index);
   }
   const { type, ts: rawTs } = raw as Record<string, unknown>;
-  if (typeof type !== 'string' || !Object.hasOwn(readingFieldSchemas, type)) {
-    return fail('unknown_type', `unknown reading type ${JSON.stringify(type)?.slice(0, 40)}`, index);
+  if (type !== lastType || lastSchema === undefined) {
+    if (typeof type !== 'string' || !Object.hasOwn(readingFieldSchemas, type)) {
+      return fail('unknown_type', `unknown reading type ${JSON.stringify(type)?.slice(0, 40)}`, index);
+    }
+    lastType = type;
+    lastSchema = readingFieldSchemas[type as ReadingType];
   }
+  const schema = lastSchema;
   const ts = parseTs(rawTs);
   if (ts === null) return fail('invalid_reading', 'ts must be ISO-8601 with an offset or epoch milliseconds', index);
   const at = Math.trunc(ts ?? now);
@@ -105,7 +115,7 @@ export function parseReading(raw: unknown, now: number, index?: number): Reading
     return fail('ts_out_of_range', 'ts is more than 5 min ahead or older than 30 days', index);
   }
   // The whole object: zod drops `type`, `ts` and unknown keys from what it returns (no copy of the rest first).
-  const parsed = readingFieldSchemas[type as ReadingType].safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.') || type;
