@@ -106,7 +106,7 @@ CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT 
  *   for a heart_rate reading, against ~49 of JSON in the payload), so reading a
  *   row back (replay to the alerts engine, line protocol after a restart) gives
  *   the same readings. Every byte committed is written to the WAL, synced and
- *   checkpointed: storing the payload as received cost ~0.07 µs a reading more
+ *   checkpointed: storing the payload as received cost ~0.06 µs a reading more
  *   in the batch mix, and JSON.stringify of the readings 8 % of the platform's
  *   CPU (docs/decisions.md, "Ingest hot path, sixth pass").
  * - The line protocol of recent rows stays in memory (up to `memoryReadings`),

@@ -3,10 +3,11 @@ import type { ReadingFields, ReadingType, ValidReading } from '../core/schemas/r
 /**
  * How the outbox stores a message's validated readings: a few bytes each (8 for a
  * heart_rate reading) where the payload's JSON took ~49. Every byte a commit adds
- * is written to the WAL, synced and copied again by a checkpoint, on four threads'
- * worth of CPU (docs/decisions.md, "Ingest hot path, sixth pass"). Exact: unpacking
- * gives the readings that were packed, numbers bit for bit, with the fields in code
- * order (the schemas' order, as validation gives them).
+ * is written to the WAL, synced and copied again by a checkpoint: CPU on the main
+ * thread, libuv's threads and the checkpointer's (docs/decisions.md, "Ingest hot
+ * path, sixth pass"). Exact: unpacking gives the readings that were packed,
+ * numbers bit for bit, with the fields in code order (the schemas' order, as
+ * validation gives them).
  *
  * The readings one after another, each:
  *   type code (1 byte) · ts as the zigzag varint of `at − ts` · field count (1 byte) ·
@@ -98,7 +99,7 @@ function putField(buf: Buffer, p: number, keyCode: number, value: number | boole
 
 /**
  * The readings of one message, packed against its receipt time `at`. The result is a view
- * of a buffer the next call writes over: bind or copy it first (SQLite copies a bound blob).
+ * of a buffer the next call writes over: copy it first (the outbox does, when appending).
  */
 export function packReadings(at: number, readings: readonly ValidReading[]): Buffer {
   let buf: Buffer = scratch;
