@@ -14,7 +14,7 @@ export interface WriterOptions {
 
 // 10,000 readings a request rather than 5,000: influxd then spent ~5 % less CPU a point in the
 // gateway mix (fewer requests, WAL writes and fsyncs), within InfluxDB's advice of 5,000–10,000
-// (docs/decisions.md, "Ingest hot path, sixth pass"). Fewer readings wait are sent at once.
+// (docs/decisions.md, "Ingest hot path, sixth pass"). A request never waits to fill: what is there goes.
 export const defaultWriterOptions: WriterOptions = { batchSize: 10_000, inFlight: 3, minBackoffMs: 200, maxBackoffMs: 15_000, idlePingMs: 5000 };
 
 export interface WriterStatus {

@@ -57,7 +57,7 @@ export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
       s.statusAt = status.at;
       if (status.battery !== undefined) s.battery = status.battery;
     }),
-    // The ingest hot path: one map lookup per device in a row (a message's readings share it), not per reading.
+    // The ingest hot path: one map lookup per message, not per reading.
     bus.subscribe('observations', (messages) => {
       for (const m of messages) {
         const s = entry(m.deviceId);
