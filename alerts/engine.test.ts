@@ -978,6 +978,22 @@ describe('AlertEngine: the replay cursor', () => {
     expect(only(restarted.alertsOf('r-1')).count).toBe(1);
   });
 
+  it('evaluates the rest of a message when one reading throws, and moves the cursor past both', () => {
+    const h = start([resident('r-1')]);
+    const now = h.clock.now();
+    const broken = new Proxy({}, { get: () => { throw new Error('broken reading'); } }) as Record<string, number>;
+    h.engine.handleMessages([{
+      residentId: 'r-1', deviceId: 'r-1-x', dong: DONG, receivedAt: now, firstOutboxId: 1,
+      readings: [
+        { type: 'spo2', ts: now, fields: broken },
+        { type: 'sos', ts: now, fields: {} },
+      ],
+    }]);
+    expect(only(h.alertsOf('r-1', 'sos')).severity).toBe('critical');
+    h.engine.flush();
+    expect(h.engine.durableCursor()).toBe(2);
+  });
+
   it('takes a message replayed across the cursor from the middle: only its readings above the cursor count', () => {
     const residents = [resident('r-1')];
     const first = start(residents);

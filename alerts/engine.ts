@@ -309,9 +309,6 @@ export class AlertEngine {
     // A replay may begin in the middle of a message: its earlier readings were processed before the restart.
     const from = first === undefined ? 0 : Math.max(0, this.processedCursor + 1 - first);
     if (from >= m.readings.length) return;
-    const failed = (err: unknown, k: number) =>
-      // One bad reading must not stop the rest, nor be retried for ever after a restart.
-      this.deps.log.error({ err: (err as Error).message, outboxId: first === undefined ? undefined : first + k, type: m.readings[k]!.type }, 'observation evaluation failed');
     let r = this.residents.get(m.residentId);
     let device = 0;
     try {
@@ -321,7 +318,7 @@ export class AlertEngine {
         this.recover(r.id, 'device_offline', m.deviceId, now);
       }
     } catch (err) {
-      failed(err, from);
+      this.evaluationFailed(err, m, from);
       r = undefined;
     }
     if (r?.enabled) {
@@ -330,11 +327,17 @@ export class AlertEngine {
         try {
           active = this.observe(r, device, m.readings[k]!, now, active);
         } catch (err) {
-          failed(err, k);
+          this.evaluationFailed(err, m, k);
         }
       }
     }
     if (first !== undefined) this.processedCursor = Math.max(this.processedCursor, first + m.readings.length - 1);
+  }
+
+  /** One bad reading must not stop the rest, nor be retried for ever after a restart. */
+  private evaluationFailed(err: unknown, m: ObservedMessage, k: number): void {
+    const outboxId = m.firstOutboxId === undefined ? undefined : m.firstOutboxId + k;
+    this.deps.log.error({ err: (err as Error).message, outboxId, type: m.readings[k]!.type }, 'observation evaluation failed');
   }
 
   /** One reading; returns whether this or an earlier reading of its message was a sign of life (`active`). */

@@ -133,9 +133,16 @@ function writeFixed(value: number, width: number): void {
   at += width;
 }
 
+// The millions of the last large number written, and their digits: the timestamps of a
+// message are mostly within a few seconds, so all but their last six digits repeat.
+let lastMillions = -1;
+const millionsDigits = Buffer.alloc(16);
+let millionsLength = 0;
+
 /**
  * A whole number below 2^53 as decimal digits, the same digits String() gives, without
- * making a string; above 2^31 (every epoch-ms timestamp) in two halves that are small integers.
+ * making a string; above 2^31 (every epoch-ms timestamp) in two halves that are small
+ * integers, the millions copied while they repeat.
  */
 function writeWhole(value: number): void {
   let rest = value;
@@ -148,24 +155,6 @@ function writeWhole(value: number): void {
     return;
   }
   const high = millionsOf(rest);
-  writeFixed(high, digitsOf(high));
-  writeFixed(rest - high * 1e6, 6);
-}
-
-// The millions of the last timestamp written, and their digits: the readings of a message
-// are mostly within a few seconds, so all but the last six digits repeat.
-let lastMillions = -1;
-const millionsDigits = Buffer.alloc(16);
-let millionsLength = 0;
-
-/** An epoch-ms timestamp (or any whole number below 2^53) as decimal digits, as `writeWhole` writes it. */
-function writeTimestamp(ts: number): void {
-  if (ts < 1e6 || !Number.isSafeInteger(ts)) {
-    if (Number.isSafeInteger(ts)) writeWhole(ts);
-    else writeText(String(ts));
-    return;
-  }
-  const high = millionsOf(ts);
   if (high !== lastMillions) {
     lastMillions = high;
     millionsLength = digitsOf(high);
@@ -173,7 +162,13 @@ function writeTimestamp(ts: number): void {
   }
   for (let i = 0; i < millionsLength; i++) slab[at + i] = millionsDigits[i]!;
   at += millionsLength;
-  writeFixed(ts - high * 1e6, 6);
+  writeFixed(rest - high * 1e6, 6);
+}
+
+/** A number as String() writes it: whole ones byte by byte. */
+function writeNumber(value: number): void {
+  if (Number.isSafeInteger(value)) writeWhole(value);
+  else writeText(String(value));
 }
 
 function writeText(text: string): void {
@@ -193,8 +188,7 @@ function writeFields(fields: ReadingFields): void {
     at += nameBytes.length;
     // Numbers always as floats (no `i` suffix), so a field keeps one type however a device rounds.
     if (typeof value === 'number') {
-      if (Number.isSafeInteger(value)) writeWhole(value);
-      else writeText(String(value));
+      writeNumber(value);
     } else if (typeof value === 'boolean') {
       slab[at++] = value ? 0x74 : 0x66; // t, f
     } else {
@@ -226,7 +220,7 @@ export function readingLines(device: DeviceIdentity, readings: readonly ValidRea
     writeFields(reading.fields);
     ensure(24);
     slab[at++] = SPACE;
-    writeTimestamp(reading.ts);
+    writeNumber(reading.ts);
     slab[at++] = NEWLINE;
   }
   current.holds++;
