@@ -5,6 +5,8 @@ import {
   MAX_PAYLOAD_BYTES,
   parseReading,
   parseReadingsPayload,
+  readingFieldNames,
+  readingRequiredFieldNames,
   readingTypes,
   type ReadingType,
 } from './readings.js';
@@ -191,6 +193,24 @@ describe('parseReading', () => {
     const result = parseReading({ type: 'blood_pressure', systolic: 120, diastolic: 80, pulse: 400 }, now);
     expect(result.ok).toBe(false);
     expect(result.ok || result.error.message).toContain('pulse');
+  });
+});
+
+describe('readingRequiredFieldNames', () => {
+  it('lists the fields without which a reading of the type is invalid, and no optional one', () => {
+    expect(readingRequiredFieldNames.spo2).toEqual(['spo2']);
+    expect(readingRequiredFieldNames.blood_pressure).toEqual(['systolic', 'diastolic']);
+    expect(readingRequiredFieldNames.glucose).toEqual(['mg_dl']);
+    expect(readingRequiredFieldNames.fall).toEqual([]);
+    expect(readingRequiredFieldNames.sos).toEqual([]);
+    // Dropping a required field makes a valid example invalid; dropping an optional one does not.
+    for (const [type, example] of validExamples) {
+      expect(Object.keys(example), type).toEqual(readingFieldNames[type]);
+      for (const name of readingFieldNames[type]) {
+        const rest = Object.fromEntries(Object.entries(example).filter(([key]) => key !== name));
+        expect(parseReading({ type, ...rest, ts: now }, now).ok, `${type} without ${name}`).toBe(!readingRequiredFieldNames[type].includes(name));
+      }
+    }
   });
 });
 

@@ -42,7 +42,13 @@ const readingFieldSchemas = Object.fromEntries(
 export const readingTypes = Object.keys(fieldSchemas) as ReadingType[];
 /** Each type's field names, in the order a valid reading's `fields` has them. */
 export const readingFieldNames = {} as Record<ReadingType, readonly string[]>;
-for (const type of readingTypes) readingFieldNames[type] = Object.keys(fieldSchemas[type].shape);
+/** The fields every valid reading of a type has: a stored point without one of them is still being written. */
+export const readingRequiredFieldNames = {} as Record<ReadingType, readonly string[]>;
+for (const type of readingTypes) {
+  const shape: Record<string, z.ZodType> = fieldSchemas[type].shape;
+  readingFieldNames[type] = Object.keys(shape);
+  readingRequiredFieldNames[type] = Object.keys(shape).filter((name) => !shape[name]!.safeParse(undefined).success);
+}
 export type ReadingFields = Record<string, number | boolean | string>;
 
 /** Health readings count as activity and are evaluated against vital bands. */

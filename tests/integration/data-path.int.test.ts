@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wholePoints } from '../support/devices.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 
 const DONG = '1111051500';
@@ -20,14 +21,7 @@ describe('the data path, device to alert, on real parts', () => {
       const ts = Date.now() - 1000;
       await client.publishAsync(`dh/v1/devices/${device.id}/readings`, JSON.stringify({ type: 'spo2', spo2: 85, pulse: 88, ts }), { qos: 1 });
 
-      let rows: unknown[][] = [];
-      await waitFor(async () => {
-        const series = await stack.platform.influx.query(`SELECT * FROM "spo2" WHERE "resident" = '${resident.id}'`);
-        rows = series[0]?.values ?? [];
-        return rows.length === 1;
-      }, 15_000, 'the point in InfluxDB');
-      const [series] = await stack.platform.influx.query(`SELECT * FROM "spo2" WHERE "resident" = '${resident.id}'`);
-      const point = Object.fromEntries(series!.columns.map((c, i) => [c, series!.values[0]![i]]));
+      const [point] = await wholePoints(stack.platform.influx, 'spo2', device.id, ['spo2', 'pulse']);
       expect(point).toMatchObject({ time: ts, spo2: 85, pulse: 88, resident: resident.id, device: device.id, dong: DONG, type: 'spo2' });
 
       const alert = await stack.waitForAlert((a) => a.residentId === resident.id, 'the alert', { timeoutMs: 5000 });

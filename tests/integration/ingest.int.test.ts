@@ -2,7 +2,7 @@ import { connect as connectTcp } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadingType } from '../../core/schemas/readings.js';
-import { collectErrors, countPoints, pointTimes, readingsTopic, type DeviceError } from '../support/devices.js';
+import { collectErrors, countPoints, pointTimes, wholePoints, readingsTopic, type DeviceError } from '../support/devices.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 
 const DONG = '1111051500';
@@ -53,9 +53,7 @@ describe('ingest over MQTT into InfluxDB', () => {
       await waitFor(() => errors.length === 1, 5000, 'the error');
       expect(errors[0]).toMatchObject({ error: code });
       expect(errors[0]!.index).toBeUndefined();
-      await waitFor(async () => (await countPoints(stack.platform.influx, type, device.id)) === 1, 15_000, `the ${type} point`);
-      const [series] = await stack.platform.influx.query(`SELECT * FROM "${type}" WHERE "device" = '${device.id}'`);
-      const point = Object.fromEntries(series!.columns.map((c, i) => [c, series!.values[0]![i]]));
+      const [point] = await wholePoints(stack.platform.influx, type, device.id, Object.keys(valid));
       expect(point).toMatchObject({ time: ts, device: device.id, dong: DONG, type, ...valid });
     } finally {
       await client.endAsync();

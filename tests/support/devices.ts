@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { InfluxClient } from '../../influx/client.js';
+import { waitFor } from '../../core/net.js';
 
 export const readingsTopic = (deviceId: string) => `dh/v1/devices/${deviceId}/readings`;
 export const statusTopic = (deviceId: string) => `dh/v1/devices/${deviceId}/status`;
@@ -28,6 +29,21 @@ export async function countPoints(influx: InfluxClient, measurement: string, dev
   const row = series[0]?.values[0];
   if (!row) return 0;
   return Math.max(...row.slice(1).map((v) => (typeof v === 'number' ? v : 0)));
+}
+
+/**
+ * A device's points in one measurement, as column → value, once every one of them has
+ * all of `fields`. InfluxDB shows a point's fields one by one while its write is in
+ * flight (influxdata/influxdb#8546), so a test that checks fields waits for them all.
+ */
+export async function wholePoints(influx: InfluxClient, measurement: string, deviceId: string, fields: string[], count = 1): Promise<Record<string, unknown>[]> {
+  let points: Record<string, unknown>[] = [];
+  await waitFor(async () => {
+    const [series] = await influx.query(`SELECT * FROM "${measurement}" WHERE "device" = '${deviceId}'`);
+    points = (series?.values ?? []).map((row) => Object.fromEntries(series!.columns.map((c, i) => [c, row[i]])));
+    return points.length === count && points.every((p) => fields.every((f) => p[f] !== null && p[f] !== undefined));
+  }, 15_000, `${count} whole ${measurement} point(s) of ${deviceId}`);
+  return points;
 }
 
 /** The timestamps (epoch ms) of one device's points in one measurement. */

@@ -4,7 +4,7 @@ import type { AlertsService } from '../../alerts/index.js';
 // The pure function only: the console draws the same bands the alerts engine judges by.
 import { bandsFor } from '../../alerts/rules/vital-bands.js';
 import { PlatformError } from '../../core/errors.js';
-import { readingTypes } from '../../core/schemas/readings.js';
+import { readingRequiredFieldNames, readingTypes } from '../../core/schemas/readings.js';
 import type { Alert } from '../../core/schemas/alert.js';
 import { VitalBandsSchema, type Resident, type Staff } from '../../core/schemas/registry.js';
 import type { InfluxClient } from '../../influx/client.js';
@@ -98,9 +98,16 @@ export async function residentsPlugin(app: FastifyInstance, { registry, alerts, 
       `SELECT * FROM "${q.type}" WHERE "resident" = '${resident.id}' AND time >= ${from}ms AND time <= ${to}ms ORDER BY time DESC LIMIT ${READINGS_LIMIT}`,
     );
     const s = series[0];
+    // InfluxDB makes a point's fields visible one by one while its write is in flight
+    // (influxdata/influxdb#8546, "wontfix"): a row without a field every reading of
+    // the type has is half-written, and shows up whole on the next request.
+    const required = s ? readingRequiredFieldNames[q.type].map((name) => s.columns.indexOf(name)) : [];
     const readings = s
-      ? s.values.map((row) => Object.fromEntries(s.columns.flatMap((c, i) => (knownTags.has(c) ? [] : [[c === 'time' ? 'ts' : c, row[i]]])))).reverse()
+      ? s.values
+          .filter((row) => required.every((i) => i >= 0 && row[i] !== null))
+          .map((row) => Object.fromEntries(s.columns.flatMap((c, i) => (knownTags.has(c) ? [] : [[c === 'time' ? 'ts' : c, row[i]]]))))
+          .reverse()
       : [];
-    return { residentId: resident.id, type: q.type, from, to, readings, truncated: readings.length === READINGS_LIMIT };
+    return { residentId: resident.id, type: q.type, from, to, readings, truncated: (s?.values.length ?? 0) === READINGS_LIMIT };
   });
 }
