@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
+import { PayloadScanner } from './payload-scanner.js';
 
 // Valid ranges of CONTRACT §2: outside them a reading is `out_of_range`.
 const num = (min: number, max: number) => z.number().min(min).max(max);
@@ -105,7 +106,7 @@ export function parseReading(raw: unknown, now: number, index?: number): Reading
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail('invalid_reading', 'a reading must be a JSON object', index);
   }
-  const { type, ts: rawTs } = raw as Record<string, unknown>;
+  const { type, ts } = raw as Record<string, unknown>;
   if (type !== lastType || lastSchema === undefined) {
     if (typeof type !== 'string' || !Object.hasOwn(readingFieldSchemas, type)) {
       return fail('unknown_type', `unknown reading type ${JSON.stringify(type)?.slice(0, 40)}`, index);
@@ -113,14 +114,18 @@ export function parseReading(raw: unknown, now: number, index?: number): Reading
     lastType = type;
     lastSchema = readingFieldSchemas[type as ReadingType];
   }
-  const schema = lastSchema;
+  // The whole object: zod drops `type`, `ts` and unknown keys from what it returns (no copy of the rest first).
+  return checkReading(type as ReadingType, lastSchema, ts, raw, now, index);
+}
+
+/** The checks after the type: `ts` and the fields of `raw` against the type's schema. */
+function checkReading(type: ReadingType, schema: (typeof readingFieldSchemas)[ReadingType], rawTs: unknown, raw: object, now: number, index?: number): ReadingResult {
   const ts = parseTs(rawTs);
   if (ts === null) return fail('invalid_reading', 'ts must be ISO-8601 with an offset or epoch milliseconds', index);
   const at = Math.trunc(ts ?? now);
   if (at > now + MAX_FUTURE_MS || at < now - MAX_AGE_MS) {
     return fail('ts_out_of_range', 'ts is more than 5 min ahead or older than 30 days', index);
   }
-  // The whole object: zod drops `type`, `ts` and unknown keys from what it returns (no copy of the rest first).
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -128,8 +133,11 @@ export function parseReading(raw: unknown, now: number, index?: number): Reading
     const range = issue.code === 'too_small' || issue.code === 'too_big' || issue.code === 'custom';
     return fail(range ? 'out_of_range' : 'invalid_reading', `${field}: ${issue.message}`, index);
   }
-  return { ok: true, reading: { type: type as ReadingType, ts: at, fields: parsed.data as ReadingFields } };
+  return { ok: true, reading: { type, ts: at, fields: parsed.data as ReadingFields } };
 }
+
+// The plain shape nearly every device sends, read without JSON.parse; anything else declines to it.
+const scanner = new PayloadScanner(readingFieldNames, MAX_BATCH_READINGS);
 
 export interface ParsedPayload {
   readings: ValidReading[];
@@ -141,6 +149,22 @@ export function parseReadingsPayload(payload: Buffer, now: number): ParsedPayloa
   if (payload.length > MAX_PAYLOAD_BYTES) {
     return { readings: [], errors: [{ error: 'too_large', message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }] };
   }
+  const scanned = scanner.scan(payload);
+  if (scanned.count === 0) return parseReadingsJson(payload, now);
+  const out: ParsedPayload = { readings: [], errors: [] };
+  for (let i = 0; i < scanned.count; i++) {
+    const type = scanned.types[i] as ReadingType;
+    if (type !== lastType || lastSchema === undefined) lastSchema = readingFieldSchemas[(lastType = type)];
+    const ts = scanned.timestamps[i]!;
+    const result = checkReading(type, lastSchema, Number.isNaN(ts) ? undefined : ts, scanned.fields[i]!, now, scanned.batch ? i : undefined);
+    if (result.ok) out.readings.push(result.reading);
+    else out.errors.push(result.error);
+  }
+  return out;
+}
+
+/** The general path, for any JSON: what `parseReadingsPayload` gives when the scanner declines (exported for the test that holds the two equal). */
+export function parseReadingsJson(payload: Buffer, now: number): ParsedPayload {
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));
