@@ -17,7 +17,7 @@ import {
   type Severity,
 } from '../core/schemas/alert.js';
 import type { DeviceStatus, Observation, ObservedMessage } from '../core/schemas/observation.js';
-import type { ValidReading } from '../core/schemas/readings.js';
+import type { ReadingType, ValidReading } from '../core/schemas/readings.js';
 import type { Device, Resident, VitalBand, VitalName } from '../core/schemas/registry.js';
 import { DeadlineIndex } from './deadlines.js';
 import { DeviceTable, ScheduledColumn } from './device-table.js';
@@ -56,6 +56,8 @@ interface ResidentState {
   lastActivityAt: number;
   missedFiredFor: number | null;
   memory: ResidentMemory | undefined; // allocated on first use: most residents never need it
+  /** In `dirtyResidents` (a flag read per reading is cheaper than adding to the Set again). */
+  dirty: boolean;
 }
 
 export interface AlertEngineDeps {
@@ -84,6 +86,13 @@ const SYSTEM = 'system';
 /** An idle engine still records that it is alive this often, so a restart knows how long it was down. */
 const ALIVE_EVERY_MS = 10_000;
 const news2Set: ReadonlySet<string> = new Set(news2Parameters);
+/** Each vital a reading type carries, with what the engine asks of it per reading, worked out once. */
+const vitalsOfType = Object.fromEntries(
+  Object.entries(vitalFields).map(([type, fields]) => [
+    type,
+    fields!.map(([vital, field]) => ({ vital, field, news2: news2Set.has(vital), temperature: vital === 'temperature' })),
+  ]),
+) as Partial<Record<ReadingType, readonly { vital: VitalName; field: string; news2: boolean; temperature: boolean }[]>>;
 
 /**
  * Owns alert state and deadlines; rules (./rules) decide, the store keeps,
@@ -184,7 +193,7 @@ export class AlertEngine {
       ? residentState(r, Math.max(now, r.createdAt), null, current?.memory)
       : residentState(r, current.lastActivityAt, current.missedFiredFor, current.memory);
     this.residents.set(r.id, state);
-    this.dirtyResidents.add(r.id);
+    this.markDirty(state);
     if (freshWindow && current) {
       const memory = (state.memory ??= {});
       memory.enabledSince = now;
@@ -355,7 +364,7 @@ export class AlertEngine {
       // Once a message: for a later sign of life of the same message the resident is marked already,
       // the missed check-in recovered and its deadline (an earlier one) kept.
       if (!active) {
-        this.dirtyResidents.add(r.id);
+        this.markDirty(r);
         this.scheduleMissed(r);
         this.recover(r.id, 'missed_checkin', 'inactivity', now);
         active = true;
@@ -378,25 +387,25 @@ export class AlertEngine {
 
     // Indexed loops over the field table, no arrays of what was measured: the
     // engine was the platform's biggest allocator in the gateway mix.
-    const fields = vitalFields[o.type];
-    if (!fields) return active;
+    const vitals = vitalsOfType[o.type];
+    if (!vitals) return active;
     let measured = false;
     let temperature = false;
     let news2Input = false;
-    for (let i = 0; i < fields.length; i++) {
-      const vital = fields[i]![0];
-      const value = o.fields[fields[i]![1]];
+    for (let i = 0; i < vitals.length; i++) {
+      const vital = vitals[i]!;
+      const value = o.fields[vital.field];
       if (typeof value !== 'number') continue;
-      recordVital(((r.memory ??= {}).vitals ??= {}), vital, value, o.ts);
+      recordVital(((r.memory ??= {}).vitals ??= {}), vital.vital, value, o.ts);
       measured = true;
-      if (vital === 'temperature') temperature = true;
-      if (news2Set.has(vital)) news2Input = true;
+      if (vital.temperature) temperature = true;
+      if (vital.news2) news2Input = true;
     }
     if (!measured) return active;
-    this.dirtyResidents.add(r.id);
-    for (let i = 0; i < fields.length; i++) {
-      const value = o.fields[fields[i]![1]];
-      if (typeof value === 'number') this.judgeVital(r, fields[i]![0], value, o.ts, now);
+    this.markDirty(r);
+    for (let i = 0; i < vitals.length; i++) {
+      const value = o.fields[vitals[i]!.field];
+      if (typeof value === 'number') this.judgeVital(r, vitals[i]!.vital, value, o.ts, now);
     }
     if (!temperature) this.judgeFeverFromOtherVital(r, now);
     if (news2Input) this.judgeNews2(r, o.ts, now);
@@ -458,7 +467,7 @@ export class AlertEngine {
     const memory = (r.memory ??= {});
     const verdict = weightTrend(memory.weights ?? [], weighing);
     memory.weights = rememberWeighing(memory.weights ?? [], weighing);
-    this.dirtyResidents.add(r.id);
+    this.markDirty(r);
     if (verdict.fire) {
       const detail: AlertDetail = {
         type: 'weight_trend', gainKg: verdict.gainKg, fromKg: verdict.fromKg, toKg: verdict.toKg, fromAt: verdict.fromAt,
@@ -482,7 +491,7 @@ export class AlertEngine {
         const seen = r.memory?.pending?.[rule];
         if (seen === undefined || ts < seen || ts - seen > this.confirmWarningsMs) {
           ((r.memory ??= {}).pending ??= {})[rule] = ts;
-          this.dirtyResidents.add(r.id);
+          this.markDirty(r);
           return;
         }
         reason = `${reason} (confirmed by a repeat)`;
@@ -516,20 +525,26 @@ export class AlertEngine {
       this.recover(r.id, 'abnormal_vital', rule, now, verdict.reason);
     } else {
       ((r.memory ??= {}).normalStreak ??= {})[rule] = verdict.streak;
-      this.dirtyResidents.add(r.id);
+      this.markDirty(r);
     }
+  }
+
+  private markDirty(r: ResidentState): void {
+    if (r.dirty) return;
+    r.dirty = true;
+    this.dirtyResidents.add(r.id);
   }
 
   private clearPending(r: ResidentState, rule: string): void {
     if (r.memory?.pending?.[rule] === undefined) return;
     delete r.memory.pending[rule];
-    this.dirtyResidents.add(r.id);
+    this.markDirty(r);
   }
 
   private resetStreak(r: ResidentState, rule: string): void {
     if (r.memory?.normalStreak?.[rule] === undefined) return;
     delete r.memory.normalStreak[rule];
-    this.dirtyResidents.add(r.id);
+    this.markDirty(r);
   }
 
   // ── devices ───────────────────────────────────────────────────────────────
@@ -582,7 +597,7 @@ export class AlertEngine {
       return;
     }
     r.missedFiredFor = r.lastActivityAt;
-    this.dirtyResidents.add(r.id);
+    this.markDirty(r);
     const silentMs = now - r.lastActivityAt;
     const detail: AlertDetail = { type: 'inactivity', lastActivityAt: r.lastActivityAt, silentMs, windowMs: r.inactivityMs };
     this.raise(r, 'missed_checkin', 'inactivity', 'warning', Math.round(silentMs / 60_000), verdict.reason, detail, now);
@@ -738,6 +753,10 @@ export class AlertEngine {
       throw err;
     }
     this.staged.clear();
+    for (const id of this.dirtyResidents) {
+      const state = this.residents.get(id);
+      if (state) state.dirty = false;
+    }
     this.dirtyResidents.clear();
     this.dirtyDevices.clear();
     for (const { kind, action } of this.stagedActions.splice(0)) this.deps.metrics.alertChanges.inc({ kind, action });
@@ -848,6 +867,7 @@ function residentState(r: Resident, lastActivityAt: number, missedFiredFor: numb
     lastActivityAt,
     missedFiredFor,
     memory,
+    dirty: false,
   };
 }
 
