@@ -551,6 +551,21 @@ describe('AlertEngine: restart', () => {
     expect(restarted.published).toEqual([]);
   });
 
+  it('stores each newer sign of life, not only the first after start (a resident is marked again after every flush)', () => {
+    const residents = [resident('r-1', { inactivityHours: 1 })];
+    const first = start(residents);
+    for (let i = 0; i < 3; i++) {
+      first.clock.advance(10 * minute);
+      first.observe('r-1', 'heart_rate', { bpm: 70 });
+      first.engine.flush();
+    }
+    const lastAt = first.clock.now();
+    first.kill(); // no commit at close: only what the flushes wrote survives
+
+    const restarted = start(residents, { clock: new FakeClock(lastAt + minute) });
+    expect(restarted.engine.lastActivity('r-1')).toBe(lastAt);
+  });
+
   it('raises a missed check-in whose deadline passed while the process was down, on the first scan', () => {
     const residents = [resident('r-1', { inactivityHours: 1 })];
     const first = start(residents);

@@ -6,7 +6,7 @@
  * JSON.parse's general work (a string per value, interned keys, strtod for 13-digit
  * timestamps): V8's JSON parser was the platform's largest cost a reading (~18 %).
  *
- * It declines (returns 0) at the first byte outside that shape, and the caller then takes
+ * It declines (`count` 0) at the first byte outside that shape, and the caller then takes
  * the general path (JSON.parse, then the same validation), so it never decides anything
  * JSON.parse would decide differently: a test compares the two on generated payloads.
  * It does not validate values; the caller runs the zod schemas on what it collected.
