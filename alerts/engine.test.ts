@@ -691,6 +691,18 @@ describe('AlertEngine: NEWS2, fever, weight and hysteresis', () => {
     expect(critical.history.map((e) => e.action)).toEqual(['opened', 'severity_raised', 'notified']);
   });
 
+  it('counts the NEWS2 parameters measured before a restart toward the score after it', () => {
+    const residents = [resident('r-1')];
+    const first = start(residents);
+    first.observe('r-1', 'respiratory_rate', { per_min: 22 }); // 2
+    first.observe('r-1', 'spo2', { spo2: 94 }); // 1
+    first.close();
+
+    const restarted = start(residents, { clock: new FakeClock(first.clock.now() + 10 * minute) });
+    restarted.observe('r-1', 'blood_pressure', { systolic: 100, diastolic: 60, pulse: 72 }); // 2 + 0
+    expect(only(restarted.alertsOf('r-1').filter((a) => a.rule === 'news2'))).toMatchObject({ severity: 'warning', lastValue: 5 });
+  });
+
   it('leaves NEWS2 out once the other measurements are more than an hour older', () => {
     const h = start([resident('r-1')]);
     h.observe('r-1', 'respiratory_rate', { per_min: 22 });
