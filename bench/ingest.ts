@@ -13,7 +13,7 @@ import type { IngestJob, IngestLoadResult } from './ingest-worker.js';
 import type { Bench, BenchResult } from './run.js';
 import { writeDigits } from '../core/digits.js';
 import { offsetsAfter, writeEpochMs } from './digits.js';
-import { BENCH_DONG, cpuHalves, cpuSeconds, cpusAllowed, metricOf, pinToCpus, provision, runWorker, startPlatformProcess, type PlatformChild } from './support.js';
+import { BENCH_DONG, cpuHalves, cpuSeconds, cpusAllowed, metricOf, pinToCpus, provision, runWorker, startPlatformProcess, waitForQuiet, type PlatformChild } from './support.js';
 
 const RAW_BATCH = 5000;
 const POINTS_WRITTEN = 'dh_ingest_influx_points_written_total';
@@ -61,6 +61,12 @@ interface RawResult {
   influxdCpu: number; // CPU seconds influxd spent meanwhile
 }
 
+// Seconds the phases of this run waited for influxd (and the process under test) to go quiet.
+let settledSeconds = 0;
+const settle = async (...pids: (number | undefined)[]) => {
+  settledSeconds += await waitForQuiet(pids);
+};
+
 /** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
 async function measureRaw(
   influxd: ManagedInfluxd, series: number, durationMs: number, inFlight: number,
@@ -82,6 +88,7 @@ async function measureRaw(
     });
   const baseTs = Date.now() - 3_600_000;
   let next = 0;
+  await settle(influxd.pid);
   const cpu0 = cpuSeconds(influxd.pid);
   const started = performance.now();
   const deadline = started + durationMs;
@@ -130,6 +137,7 @@ async function timeFleet(
   target: { mqttUrl: string; pid: number | undefined; acknowledged(): Promise<number>; stored(): Promise<number> },
   influxd: ManagedInfluxd, mix: Mix, devices: { id: string; secret: string }[], durationMs: number,
 ): Promise<MixResult> {
+  await settle(influxd.pid, target.pid);
   const cpu0 = { platform: cpuSeconds(target.pid), influxd: cpuSeconds(influxd.pid) };
   const acknowledged0 = await target.acknowledged();
   const load = await runWorker<IngestLoadResult>('ingest-worker.js', { url: target.mqttUrl, devices, perMessage: mix.perMessage, window: mix.window, durationMs, baseTs: Date.now() - 3_600_000 } satisfies IngestJob);
@@ -233,6 +241,7 @@ async function measureSplitCores(
 export const run: Bench = async ({ quick }) => {
   const durationMs = quick ? 5000 : 20_000;
   const dir = mkdtempSync(join(tmpdir(), 'dh-bench-ingest-'));
+  settledSeconds = 0;
   const log = createLogger('warn');
   const influxd = await startManagedInfluxd(join(dir, 'influxdb'), log);
   let platform: PlatformChild | undefined;
@@ -302,6 +311,7 @@ export const run: Bench = async ({ quick }) => {
           split_batch_influxd_cores: Number((split.batch.cpu.influxd / split.batch.seconds).toFixed(2)),
           split_batch_fleet_cores: Number((split.batch.cpu.fleet / split.batch.seconds).toFixed(2)),
         }),
+        settled_s: Math.round(settledSeconds),
       },
       ratios: {
         batch_vs_raw: perS(batch) / rawPerS,
@@ -315,6 +325,7 @@ export const run: Bench = async ({ quick }) => {
         + `singles: ${singles.devices} devices × 1 reading/message, ${singles.window} in flight each; raw: ${RAW_BATCH}-point batches, ${RAW_IN_FLIGHT} in flight (the ceiling of batch_vs_raw, the bar) and 1 in flight (raw_sequential, for context); `
         + `raw_like_writer: ${defaultWriterOptions.batchSize}-point batches as the platform's writer sends, ${RAW_IN_FLIGHT} in flight; `
         + `${durationMs / 1000} s of publishing per phase, timed until InfluxDB acknowledged every PUBACKed reading (then checked with an InfluxQL count); `
+        + 'each phase starts once influxd (and the process under test) used < 0.05 cores for a second (settled_s: the waits together); '
         + 'floor_*: the gateway mix through a bare aedes → InfluxDB forwarder (bench/forwarder-worker.ts: no validation, outbox, fsync or alerts; PUBACK at once), shared cores; '
         + `shared phases on CPUs ${sharedCpus.influxd} (influxd), ${platformCpus} (platform), ${sharedCpus.generators} (fleet and raw writer); `
         + (split

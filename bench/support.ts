@@ -77,6 +77,22 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /**
+ * Waits until the processes together use less than `maxCores` over a second (or `timeoutMs`
+ * passed) and returns the seconds waited: a phase should not pay for what the one before left
+ * running, such as influxd compacting the points a raw phase wrote.
+ */
+export async function waitForQuiet(pids: (number | undefined)[], maxCores = 0.05, timeoutMs = 60_000): Promise<number> {
+  const started = performance.now();
+  const used = () => pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0);
+  for (;;) {
+    const before = used();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const waited = (performance.now() - started) / 1000;
+    if (used() - before < maxCores || waited * 1000 >= timeoutMs) return waited; // CPU seconds in one second: cores
+  }
+}
+
+/**
  * Two disjoint halves of this machine's CPUs as taskset lists (on 2 cores: "0" and "1"), or
  * undefined when there is only one CPU or no `taskset` (util-linux) to pin with.
  */
