@@ -91,12 +91,11 @@ type Draft = Omit<Alert, 'seq'> & { seq?: number };
 const SYSTEM = 'system';
 /** An idle engine still records that it is alive this often, so a restart knows how long it was down. */
 const ALIVE_EVERY_MS = 10_000;
-const news2Set: ReadonlySet<string> = new Set(news2Parameters);
 /** Each vital a reading type carries, with what the engine asks of it per reading, worked out once. */
 const vitalsOfType = Object.fromEntries(
   Object.entries(vitalFields).map(([type, fields]) => [
     type,
-    fields!.map(([vital, field]) => ({ vital, field, news2: news2Set.has(vital), temperature: vital === 'temperature' })),
+    fields!.map(([vital, field]) => ({ vital, field, news2: isNews2Parameter(vital), temperature: vital === 'temperature' })),
   ]),
 ) as Partial<Record<ReadingType, readonly { vital: VitalName; field: string; news2: boolean; temperature: boolean }[]>>;
 
@@ -882,6 +881,10 @@ function residentState(r: Resident, lastActivityAt: number, missedFiredFor: numb
 function news2MeasuredIn(memory: ResidentMemory | undefined): number {
   const vitals = memory?.vitals;
   return vitals ? news2Parameters.filter((p) => vitals[p] !== undefined).length : 0;
+}
+
+function isNews2Parameter(vital: VitalName): boolean {
+  return (news2Parameters as readonly string[]).includes(vital);
 }
 
 function withoutRecovery(alert: Draft): Draft {

@@ -58,16 +58,11 @@ const inWindow = (latest: LatestVitals, p: News2Parameter, newest: number) => {
 
 /**
  * Whether enough NEWS2 parameters were measured within the window for a score,
- * without building anything: it runs for every heart rate, SpO2, pressure and
- * temperature reading, and the answer is nearly always no (building the
- * verdict's arrays each time was 20 % of the bytes the platform allocated in
- * the gateway mix). Parameters never measured are counted first; most
- * residents never have four.
+ * without building anything (building the verdict's arrays for every reading
+ * was 20 % of the bytes the platform allocated in the gateway mix). The engine
+ * asks only once a resident has sent four parameters at all (`news2Measured`).
  */
 export function news2Ready(latest: LatestVitals): boolean {
-  // Stops at the first parameter too many that was never measured (for most residents the second).
-  let missing = 0;
-  for (const p of news2Parameters) if (latest[p] === undefined && ++missing > news2Parameters.length - NEWS2_MIN_PARAMETERS) return false;
   const newest = newestOf(latest);
   let present = 0;
   for (const p of news2Parameters) if (inWindow(latest, p, newest)) present++;
