@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { startPlatform } from './platform.js';
+import { startSplitService } from './split.js';
 
 // V8 pretenures an allocation site (allocates its objects straight into the old generation) once most of its
 // objects survived; the per-CONNECT garbage of aedes (a stream pipeline, ~11 KB a connection) then stays until
@@ -19,10 +20,18 @@ try {
   process.exit(78); // EX_CONFIG
 }
 const log = createLogger(config.logLevel);
-const platform = await startPlatform(config, { log });
+let running;
+try {
+  // SERVICE=all (the default) runs every service here; broker, alerts or web runs that one of a split.
+  running = config.service === 'all' ? await startPlatform(config, { log }) : await startSplitService(config, { log });
+} catch (err) {
+  // One line an operator can act on (a refused bus secret, a port in use), not a stack trace.
+  log.fatal({ err: (err as Error).message }, 'could not start');
+  process.exit(1);
+}
 
 closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'shutting down after an error');
   else log.info({ signal }, 'shutting down');
-  await platform.close();
+  await running.close();
 });

@@ -40,7 +40,7 @@ export interface Platform {
 const LAG_DEGRADED_SECONDS = 60;
 
 /** Creates the first administrator; without ADMIN_PASSWORD a generated one goes to a 0600 file, never to the log. */
-async function bootstrapAdmin(config: Config, registry: Registry, log: Logger): Promise<void> {
+export async function bootstrapAdmin(config: Config, registry: Registry, log: Logger): Promise<void> {
   if (registry.hasAdmin()) return;
   const password = config.admin.password ?? newSecret().slice(0, 20);
   await registry.createStaff({ username: config.admin.username, password, displayName: '관리자', role: 'admin', dongs: ['*'] });
@@ -51,6 +51,22 @@ async function bootstrapAdmin(config: Config, registry: Registry, log: Logger): 
     writeFileSync(file, `${password}\n`, { mode: 0o600 });
     log.warn({ username: config.admin.username, file }, 'administrator created with a generated password; read it from the file');
   }
+}
+
+/** The broker's and ingest's health: down without a store or a listener, degraded while InfluxDB is away or far behind. */
+export function ingestHealth(ingest: Ingest, broker: BrokerHandle): HealthReport {
+  const h = ingest.health();
+  const brokerUp = broker.listening();
+  const status = !h.storeWritable || !brokerUp ? 'down' : !h.influxReachable || h.lagSeconds > LAG_DEGRADED_SECONDS ? 'degraded' : 'ok';
+  return {
+    status,
+    checks: {
+      store: { ok: h.storeWritable, ...(h.storeError ? { detail: h.storeError } : {}) },
+      broker: { ok: brokerUp },
+      influxdb: { ok: h.influxReachable, ...(h.lastError ? { detail: h.lastError } : {}) },
+      backlog: { ok: h.lagSeconds <= LAG_DEGRADED_SECONDS, detail: h.backlog },
+    },
+  };
 }
 
 /** The composition root: broker, ingest, alerts and web in one process (DESIGN §3 embedded default). */
@@ -103,20 +119,7 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
     const broker = await startBroker(config, { registry, ingest, bus, clock, log: log.child({ svc: 'broker' }), metrics });
     cleanups.push(() => broker.close());
 
-    const health = (): HealthReport => {
-      const h = ingest.health();
-      const brokerUp = broker.listening();
-      const status = !h.storeWritable || !brokerUp ? 'down' : !h.influxReachable || h.lagSeconds > LAG_DEGRADED_SECONDS ? 'degraded' : 'ok';
-      return {
-        status,
-        checks: {
-          store: { ok: h.storeWritable, ...(h.storeError ? { detail: h.storeError } : {}) },
-          broker: { ok: brokerUp },
-          influxdb: { ok: h.influxReachable, ...(h.lastError ? { detail: h.lastError } : {}) },
-          backlog: { ok: h.lagSeconds <= LAG_DEGRADED_SECONDS, detail: h.backlog },
-        },
-      };
-    };
+    const health = () => ingestHealth(ingest, broker);
 
     const webLog = log.child({ svc: 'web' });
     const app = await buildApp({ registry, alerts, influx, bus, metrics, log: webLog, health, tzDisplay: config.tzDisplay });

@@ -846,6 +846,11 @@ export class AlertEngine {
     return this.residents.get(residentId)?.lastActivityAt;
   }
 
+  /** The highest outbox id processed, durable or not (the engine skips anything at or below it). */
+  processedThrough(): number {
+    return this.processedCursor;
+  }
+
   /** The highest outbox id whose effects are durable in the store (0 when none). */
   durableCursor(): number {
     return this.deps.store.cursor();

@@ -30,8 +30,18 @@ export interface AlertsService {
    * Ingest may forget outbox rows at or below it and replays the rows above it.
    */
   durableCursor(): number;
+  /** The highest outbox id the engine has processed, durable or not (the split's observation feed continues from it). */
+  processedThrough(): number;
   close(): Promise<void>;
 }
+
+/** The staff actions: in a split they travel to the alerts process and are answered asynchronously. */
+type StaffAction = 'acknowledge' | 'escalate' | 'resolve' | 'addNote';
+
+/** What the console asks of the alerts service (the embedded service itself, or alerts/remote.ts in a split). */
+export type AlertsView = Pick<AlertsService, 'list' | 'get' | 'changedSince' | 'lastSeq' | 'lastActivity'> & {
+  [K in StaffAction]: (...args: Parameters<AlertsService[K]>) => Alert | Promise<Alert>;
+};
 
 export interface AlertsDeps {
   dataDir: string;
@@ -48,6 +58,11 @@ export interface AlertsDeps {
   escalation?: EscalationTimeouts;
   /** Warning vitals alert only when repeated within this window; 0 or absent = off. */
   confirmWarningsMs?: number;
+  /**
+   * Deadline scans start once this settles, not at once: in a split, observations from before the
+   * start are still on their way, and scanning first would raise missed check-ins that they answer.
+   */
+  firstScanAfter?: Promise<unknown>;
 }
 
 export function startAlerts(deps: AlertsDeps): AlertsService {
@@ -80,9 +95,15 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
       log.error({ err: (err as Error).message }, 'deadline scan failed');
     }
   };
-  // Deadlines that passed while the process was down fire on the first scan.
-  scan();
-  const timer = deps.scanIntervalMs > 0 ? setInterval(scan, deps.scanIntervalMs) : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const startScanning = () => {
+    if (closed) return;
+    scan(); // deadlines that passed while the process was down fire on the first scan
+    if (deps.scanIntervalMs > 0) timer = setInterval(scan, deps.scanIntervalMs);
+  };
+  if (deps.firstScanAfter) void deps.firstScanAfter.then(startScanning, startScanning);
+  else startScanning();
   log.info({ ...engine.sizes(), lastSeq: store.lastSeq(), cursor: store.cursor(), ...engine.deadlineCounts() }, 'alerts started');
 
   return {
@@ -97,7 +118,9 @@ export function startAlerts(deps: AlertsDeps): AlertsService {
     addNote: (id, by, note) => engine.addNote(id, by, note),
     scan,
     durableCursor: () => engine.durableCursor(),
+    processedThrough: () => engine.processedThrough(),
     async close() {
+      closed = true;
       if (timer) clearInterval(timer);
       for (const u of unsubscribe) u();
       engine.close();

@@ -64,6 +64,8 @@ export interface AlertStore {
   lastSeq(): number;
   /** Streamed: 100,000 residents need not exist as rows all at once. */
   loadActivity(): Iterable<ResidentActivityRow>;
+  /** One resident's last activity as last flushed (the console of a split reads it here, not from the engine). */
+  lastActivityOf(residentId: string): number | undefined;
   saveActivity(rows: readonly ResidentActivityRow[]): void;
   /** Streamed, like loadActivity. */
   loadDevices(): Iterable<DeviceStateRow>;
@@ -96,13 +98,15 @@ export function openAlertStore(file: string): AlertStore {
   const activityColumns = db.prepare<[], { name: string }>('PRAGMA table_info(activity)').all().map((c) => c.name);
   if (!activityColumns.includes('memory')) db.exec('ALTER TABLE activity ADD COLUMN memory TEXT');
 
-  let seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM alerts').get() as { s: number }).s;
+  const maxSeq = db.prepare<[], { s: number }>('SELECT COALESCE(MAX(seq), 0) AS s FROM alerts');
+  let seq = maxSeq.get()!.s;
   const upsert = db.prepare(`
     INSERT INTO alerts (id, seq, dong, status, level, body) VALUES (@id, @seq, @dong, @status, @level, @body)
     ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, dong = excluded.dong, status = excluded.status,
       level = excluded.level, body = excluded.body`);
   const byId = db.prepare<[string], AlertRow>('SELECT n, body FROM alerts WHERE id = ?');
   const unresolved = db.prepare<[], AlertRow>("SELECT n, body FROM alerts WHERE status != 'resolved' ORDER BY n");
+  const lastActivityOf = db.prepare<[string], { last_activity_at: number }>('SELECT last_activity_at FROM activity WHERE resident_id = ?');
   const upsertActivity = db.prepare(`
     INSERT INTO activity (resident_id, last_activity_at, missed_fired_for, memory) VALUES (?, ?, ?, ?)
     ON CONFLICT(resident_id) DO UPDATE SET last_activity_at = excluded.last_activity_at,
@@ -185,7 +189,11 @@ export function openAlertStore(file: string): AlertStore {
       const sql = `SELECT n, body FROM alerts ${where({ dongs }, ['seq > ?'], params)} ORDER BY seq LIMIT ?`;
       return db.prepare<unknown[], AlertRow>(sql).all(...params, limit).map(parse);
     },
-    lastSeq: () => seq,
+    // From the file, not `seq`: the console of a split reads a store that another process writes.
+    lastSeq: () => maxSeq.get()!.s,
+    lastActivityOf(residentId) {
+      return lastActivityOf.get(residentId)?.last_activity_at;
+    },
     *loadActivity() {
       const rows = db.prepare('SELECT resident_id, last_activity_at, missed_fired_for, memory FROM activity').iterate() as IterableIterator<{
         resident_id: string; last_activity_at: number; missed_fired_for: number | null; memory: string | null;

@@ -13,7 +13,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { ReadingError } from '../core/schemas/readings.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Registry } from '../registry/store.js';
-import { createAuthenticate, identities } from './hooks/authenticate.js';
+import { createAuthenticate, identities, serviceClients, serviceCredentials } from './hooks/authenticate.js';
 import { createAuthorizePublish, takenReadings } from './hooks/authorize-publish.js';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
 import { DeviceRateLimiter, MAX_PACKET_BYTES, limitPacketSize } from './limits.js';
@@ -35,7 +35,8 @@ export interface BrokerHandle {
   close(): Promise<void>;
 }
 
-type BrokerConfig = Pick<Config, 'host' | 'mqtt'> & { limits?: Config['limits'] };
+/** With `bus.secret`, the platform's services may connect as `svc:<service>` (DESIGN §3 split processes). */
+type BrokerConfig = Pick<Config, 'host' | 'mqtt'> & { limits?: Config['limits']; bus?: Pick<Config['bus'], 'secret'> };
 
 const DEFAULT_LIMITS: Config['limits'] = { maxConnections: 100_000, deviceRate: 50, deviceBurst: 200 };
 
@@ -82,8 +83,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promi
     isConnected: (clientId: string) => Boolean(clientsOf(aedes)[clientId]),
   };
   disablePacketNumberCache();
+  const services = config.bus?.secret ? await serviceCredentials(config.bus.secret) : undefined;
   const aedes = await Aedes.createBroker({
-    authenticate: createAuthenticate(registry, metrics, log, refusals, capacity),
+    authenticate: createAuthenticate(registry, metrics, log, refusals, capacity, services),
     authorizeSubscribe: createAuthorizeSubscribe(metrics),
   });
   const sendErrors = (deviceId: string, errors: ReadingError[]) => {
@@ -109,10 +111,20 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promi
     else deliver(packet, client, done);
   };
 
-  aedes.on('clientReady', () => metrics.brokerConnections.set(aedes.connectedClients));
+  // The gauge counts the services' few connections too. A service has no device identity, so its
+  // connections never become device status.
+  aedes.on('clientReady', (client: Client) => {
+    metrics.brokerConnections.set(aedes.connectedClients);
+    const service = serviceClients.get(client);
+    if (service) log.info({ service }, 'service connected');
+  });
   // A clean DISCONNECT is not "offline": the will (an unclean drop) and status messages say that,
   // and both pass through authorizePublish.
-  aedes.on('clientDisconnect', () => metrics.brokerConnections.set(aedes.connectedClients));
+  aedes.on('clientDisconnect', (client: Client) => {
+    metrics.brokerConnections.set(aedes.connectedClients);
+    const service = serviceClients.get(client);
+    if (service) log.info({ service }, 'service disconnected');
+  });
   aedes.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (client: Client, err: Error) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 
@@ -160,7 +172,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promi
     servers.push(tls);
     ports.tls = await listen(tls, config.mqtt.tls.port, config.host);
   }
-  log.info({ ports, limits }, 'broker listening');
+  log.info({ ports, limits, serviceAccounts: Boolean(services) }, 'broker listening');
 
   return {
     ports,

@@ -17,6 +17,8 @@ export interface BusTopics {
   staff: Staff;
   /** An alert was created or changed (already stored, carries its seq). */
   alert: Alert;
+  /** The alerts engine's durable cursor (split processes: the broker service's outbox keeps every row above it). */
+  'alerts-cursor': number;
 }
 
 export interface Bus {

@@ -138,6 +138,26 @@ describe('loadConfig', () => {
     expect(configErrorOf({ INFLUX_USERNAME: 'dh' }).message).toContain('INFLUX_PASSWORD');
   });
 
+  it('runs every service by default and meets the split on its own broker', () => {
+    const config = loadConfig({ MQTT_PORT: '1999' });
+    expect(config.service).toBe('all');
+    expect(config.bus).toEqual({ url: 'mqtt://127.0.0.1:1999', secret: undefined });
+    // A wildcard bind address is not one to connect to.
+    expect(loadConfig({ HOST: '0.0.0.0' }).bus.url).toBe('mqtt://127.0.0.1:1883');
+    expect(loadConfig({ BUS_URL: 'mqtt://broker:1883' }).bus.url).toBe('mqtt://broker:1883');
+  });
+
+  it('takes one service of the split with a bus secret, and the broker and web services with an InfluxDB', () => {
+    const secret = 'a-bus-secret-of-32-characters-xx';
+    expect(loadConfig({ SERVICE: 'alerts', BUS_SECRET: secret }).service).toBe('alerts');
+    expect(loadConfig({ SERVICE: 'web', BUS_SECRET: secret, INFLUX_URL: 'http://influxdb:8086' }).bus.secret).toBe(secret);
+    expect(configErrorOf({ SERVICE: 'alerts' }).message).toMatch(/^config: BUS_SECRET is needed when SERVICE runs one service/);
+    expect(configErrorOf({ SERVICE: 'broker', BUS_SECRET: secret }).message).toMatch(/^config: INFLUX_URL is needed by the broker and web services/);
+    expect(configErrorOf({ SERVICE: 'alerts', BUS_SECRET: 'short' }).message).toMatch(/^config: BUS_SECRET must be at least 16 characters/);
+    expect(configErrorOf({ SERVICE: 'ingest' }).message).toMatch(/^config: SERVICE /);
+    expect(configErrorOf({ BUS_URL: 'http://broker:1883' }).message).toMatch(/^config: BUS_URL must be an mqtt:\/\/ or mqtts:\/\/ URL/);
+  });
+
   it('names every bad variable, one line each, when several are wrong', () => {
     const lines = configErrorOf({ MQTT_PORT: 'abc', TZ_DISPLAY: 'Mars/Base' }).message.split('\n');
     expect(lines).toHaveLength(2);

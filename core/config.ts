@@ -19,6 +19,10 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
+/** `all`: the embedded default, every service in this process; otherwise the one service it runs. */
+export const serviceNames = ['all', 'broker', 'alerts', 'web'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
 /** Every variable of CONTRACT §1, plus a few operator knobs; all optional. */
 export const EnvSchema = z
   .object({
@@ -55,6 +59,19 @@ export const EnvSchema = z
     ALERT_ESCALATE_WARNING_MIN: z.coerce.number().positive().max(7 * 24 * 60).default(60),
     // A warning vital alerts only when repeated within this many minutes; 0 = off (DESIGN §5).
     ALERT_CONFIRM_WARNINGS_MIN: z.coerce.number().min(0).max(24 * 60).default(0),
+    // Split processes (CONTRACT §1, DESIGN §3): which service this process runs, and how the services
+    // reach each other: MQTT on our own broker, as service accounts that share BUS_SECRET.
+    SERVICE: z.enum(serviceNames).default('all'),
+    BUS_URL: z.url({ protocol: /^mqtts?$/, error: 'must be an mqtt:// or mqtts:// URL' }).optional(),
+    BUS_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .refine((env) => env.SERVICE === 'all' || Boolean(env.BUS_SECRET), {
+    path: ['BUS_SECRET'],
+    message: 'is needed when SERVICE runs one service of the split (the services authenticate to the bus with it)',
+  })
+  .refine((env) => !(env.SERVICE === 'broker' || env.SERVICE === 'web') || Boolean(env.INFLUX_URL), {
+    path: ['INFLUX_URL'],
+    message: 'is needed by the broker and web services of a split (only the embedded platform starts an influxd of its own)',
   })
   .refine((env) => Boolean(env.TLS_CERT) === Boolean(env.TLS_KEY), {
     path: ['TLS_KEY'],
@@ -78,6 +95,9 @@ export interface Config {
   admin: { username: string; password?: string };
   alerts: { scanIntervalMs: number; escalation: { criticalMs: number; warningMs: number }; confirmWarningsMs: number };
   limits: { maxConnections: number; deviceRate: number; deviceBurst: number };
+  service: ServiceName;
+  /** Where the services of a split meet (default: this host's own MQTT port), and their shared secret. */
+  bus: { url: string; secret?: string };
 }
 
 export class ConfigError extends Error {
@@ -124,6 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       confirmWarningsMs: e.ALERT_CONFIRM_WARNINGS_MIN * 60_000,
     },
     limits: { maxConnections: e.MQTT_MAX_CONNECTIONS, deviceRate: e.MQTT_DEVICE_RATE, deviceBurst: e.MQTT_DEVICE_BURST },
+    service: e.SERVICE,
+    // By default the services meet on this host's broker (a wildcard bind address is not one to connect to).
+    bus: { url: e.BUS_URL ?? `mqtt://${['0.0.0.0', '::'].includes(e.HOST) ? '127.0.0.1' : e.HOST}:${e.MQTT_PORT}`, secret: e.BUS_SECRET },
   });
 }
 

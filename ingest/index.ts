@@ -47,8 +47,20 @@ export interface Ingest {
    * Returns how many.
    */
   replay(afterId: number): number;
+  /**
+   * The observations with `outboxId` > afterId, in order, up to about `maxReadings` readings
+   * (whole messages, so a message may take it over), for a consumer in another process (the
+   * split's alerts service pages through them). `through`: the last outbox id the page covers
+   * (afterId when there is nothing after it), where the next page starts.
+   */
+  replayPage(afterId: number, maxReadings: number): ReplayPage;
   health(): IngestHealth;
   close(): Promise<void>;
+}
+
+export interface ReplayPage {
+  messages: ObservedMessage[];
+  through: number;
 }
 
 export interface IngestDeps {
@@ -72,7 +84,7 @@ export interface IngestDeps {
 
 const defaultOutboxOptions: OutboxOptions = { memoryReadings: 200_000, receiptsKept: 65_536, holdMs: 1000 };
 const REDELIVERY_WINDOW_MS = 10 * 60_000;
-const REPLAY_CHUNK_ROWS = 500;
+const REPLAY_CHUNK_READINGS = 10_000;
 
 export function startIngest(deps: IngestDeps): Ingest {
   const { bus, clock, log, metrics } = deps;
@@ -156,23 +168,31 @@ export function startIngest(deps: IngestDeps): Ingest {
     },
     replay(afterId) {
       let count = 0;
-      let cursor = afterId;
-      for (;;) {
-        const messages = outbox.messagesAfter(cursor, REPLAY_CHUNK_ROWS);
-        if (messages.length === 0) break;
-        const observations: ObservedMessage[] = [];
-        for (const m of messages) {
-          const skip = Math.max(0, afterId + 1 - m.id); // a row may begin at or before afterId
-          if (skip >= m.readings.length) continue;
-          observations.push(observed(m.device, m.at, skip === 0 ? m.readings : m.readings.slice(skip), m.id + skip));
-          count += m.readings.length - skip;
-        }
-        const last = messages[messages.length - 1]!;
-        cursor = last.id + last.n - 1;
-        if (observations.length > 0) bus.publish('observations', observations);
+      for (let page = this.replayPage(afterId, REPLAY_CHUNK_READINGS); page.messages.length > 0; page = this.replayPage(page.through, REPLAY_CHUNK_READINGS)) {
+        for (const m of page.messages) count += m.readings.length;
+        bus.publish('observations', page.messages);
       }
       log.info({ afterId, count }, 'replayed observations from the outbox');
       return count;
+    },
+    replayPage(afterId, maxReadings) {
+      const messages: ObservedMessage[] = [];
+      let through = afterId;
+      let readings = 0;
+      // Rows of up to 500 readings each: a few more rows than the readings asked for is enough.
+      while (readings < maxReadings) {
+        const rows = outbox.messagesAfter(through, Math.max(1, Math.ceil((maxReadings - readings) / 50)));
+        if (rows.length === 0) break;
+        for (const m of rows) {
+          const skip = Math.max(0, through + 1 - m.id); // a row may begin at or before the cursor
+          through = Math.max(through, m.id + m.n - 1);
+          if (skip >= m.readings.length) continue;
+          messages.push(observed(m.device, m.at, skip === 0 ? m.readings : m.readings.slice(skip), m.id + skip));
+          readings += m.readings.length - skip;
+          if (readings >= maxReadings) break;
+        }
+      }
+      return { messages, through };
     },
     health() {
       const status = writer.getStatus();

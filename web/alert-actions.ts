@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AlertsService } from '../alerts/index.js';
+import type { AlertsView } from '../alerts/index.js';
 import { PlatformError } from '../core/errors.js';
 import { AckBodySchema, NoteBodySchema, ResolveBodySchema, type Alert } from '../core/schemas/alert.js';
 import type { Staff } from '../core/schemas/registry.js';
@@ -17,14 +17,14 @@ const bodySchemas = {
 } satisfies Record<AlertAction, z.ZodType>;
 
 /** An alert the staff member may see; anything else is "not found" (CONTRACT §5: 404, not 403). */
-export function visibleAlert(alerts: AlertsService, staff: Staff, id: string): Alert {
+export function visibleAlert(alerts: AlertsView, staff: Staff, id: string): Alert {
   const alert = alerts.get(id);
   if (!alert || !inScope(staff, alert.dong)) throw new PlatformError('not_found', `no alert ${id}`);
   return alert;
 }
 
 /** The one path every staff action takes, from REST and from the socket alike. */
-export function performAlertAction(alerts: AlertsService, staff: Staff, action: AlertAction, id: string, body: unknown): Alert {
+export async function performAlertAction(alerts: AlertsView, staff: Staff, action: AlertAction, id: string, body: unknown): Promise<Alert> {
   visibleAlert(alerts, staff, id);
   const by = staff.username;
   switch (action) {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlertsService } from '../alerts/index.js';
+import type { AlertsView } from '../alerts/index.js';
 import type { Bus } from '../core/bus.js';
 import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -23,7 +23,7 @@ import { sessionPlugin } from './plugins/session.js';
 
 export interface WebDeps {
   registry: Registry;
-  alerts: AlertsService;
+  alerts: AlertsView;
   influx: InfluxClient;
   bus: Bus;
   metrics: Metrics;

@@ -8,8 +8,9 @@ import type { ReadingError } from '../../core/schemas/readings.js';
 import type { Ingest } from '../../ingest/index.js';
 import type { DeviceRateLimiter } from '../limits.js';
 import type { ThrottledLog } from '../throttled-log.js';
+import { isServiceTopic } from '../../core/service-accounts.js';
 import { parseDeviceTopic } from '../topics.js';
-import { identities } from './authenticate.js';
+import { identities, serviceClients } from './authenticate.js';
 
 const StatusSchema = z.object({
   online: z.boolean(),
@@ -41,7 +42,9 @@ const RATE_LIMITED: ReadingError[] = [{ error: 'rate_limited', message: 'too man
  * Runs before aedes writes PUBACK (aedes lib/handlers/publish.js), so this is
  * where a reading becomes durable: the callback fires only after the outbox
  * commit. A device may publish only to its own readings and status topics,
- * at its rate.
+ * at its rate. A service of the platform may publish only to the services'
+ * topics, which aedes delivers as they are: not readings, no rate (its
+ * packets are still capped by size).
  */
 export function createAuthorizePublish(deps: AuthorizePublishDeps) {
   const { ingest, bus, clock, log, metrics, rateLimiter, refusals, sendErrors } = deps;
@@ -49,6 +52,16 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
   const messagesOf = { readings: metrics.brokerMessages.labels('readings'), status: metrics.brokerMessages.labels('status') };
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
     if (!client) return done(null); // the platform's own publishes (errors topics)
+    const service = serviceClients.get(client);
+    if (service) {
+      if (!isServiceTopic(packet.topic)) {
+        metrics.brokerRejections.inc({ reason: 'publish_not_authorized' });
+        refusals('publish_not_authorized', { service, topic: packet.topic.slice(0, 120) }, 'publish refused');
+        return done(new Error('not_authorized'));
+      }
+      packet.retain = false; // the bus keeps no state: a retained alert would replay to every new subscriber
+      return done(null);
+    }
     const device = identities.get(client);
     const topic = parseDeviceTopic(packet.topic);
     if (!device || !topic || topic.deviceId !== device.deviceId || topic.kind === 'errors') {

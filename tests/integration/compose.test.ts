@@ -20,10 +20,13 @@ interface Service {
   healthcheck?: { test?: string | string[] };
 }
 
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services?: Record<string, Service> };
+// `merge`: the services share their common part through a YAML anchor (`<<: *platform`), as compose reads it.
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services?: Record<string, Service> };
 const services = compose.services ?? {};
 const influxdb = services.influxdb ?? {};
-const platform = services.platform ?? {};
+const splitServices = ['broker', 'alerts', 'web'] as const;
+const broker = services.broker ?? {};
+const web = services.web ?? {};
 
 /** Both compose spellings of `environment` (mapping or `KEY=value` list) as a mapping. */
 function envOf(service: Service): Record<string, string> {
@@ -58,11 +61,22 @@ function mountsOf(service: Service): { source: string; target: string }[] {
 }
 
 const influxEnv = envOf(influxdb);
-const platformEnv = envOf(platform);
+const brokerEnv = envOf(broker);
+const webEnv = envOf(web);
 
 describe('docker-compose.yml', () => {
-  it('defines an influxdb service and a platform service', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['influxdb', 'platform']));
+  it('defines InfluxDB and the platform as split processes: broker, alerts and web (CONTRACT §1)', () => {
+    expect(Object.keys(services).sort()).toEqual(['alerts', 'broker', 'influxdb', 'web']);
+    for (const name of splitServices) expect(envOf(services[name]!).SERVICE, name).toBe(name);
+  });
+
+  it('lets the services meet on the broker with a bus secret that must be given', () => {
+    for (const name of splitServices) expect(envOf(services[name]!).BUS_SECRET, name).toMatch(/^\$\{BUS_SECRET:\?.+\}$/);
+    for (const name of ['alerts', 'web'] as const) {
+      const url = new URL(envOf(services[name]!).BUS_URL ?? '');
+      expect(`${url.protocol}//${url.hostname}:${url.port}`, name).toBe('mqtt://broker:1883');
+      expect((services[name]!.depends_on as Record<string, { condition?: string }>).broker?.condition, name).toBe('service_healthy');
+    }
   });
 
   it('runs InfluxDB 2.x, which serves InfluxQL through a DBRP mapping', () => {
@@ -97,54 +111,69 @@ describe('docker-compose.yml', () => {
     expect([test].flat().join(' ')).toMatch(/influx ping/);
   });
 
-  it('points the platform at the influxdb service, its bucket and its admin token', () => {
-    const url = new URL(platformEnv.INFLUX_URL ?? '');
-    expect(url.protocol).toBe('http:');
-    expect(url.hostname).toBe('influxdb');
-    expect(url.port || '80').toBe('8086');
-    expect(platformEnv.INFLUX_DB).toBe(influxEnv.DOCKER_INFLUXDB_INIT_BUCKET);
-    // 2.x needs the org on /api/v2/write; without it the platform would fall back to /write via the DBRP mapping.
-    expect(platformEnv.INFLUX_ORG).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ORG);
-    expect(platformEnv.INFLUX_TOKEN).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+  it('points the broker and the console at the influxdb service, its bucket and its admin token', () => {
+    for (const env of [brokerEnv, webEnv]) {
+      const url = new URL(env.INFLUX_URL ?? '');
+      expect(url.protocol).toBe('http:');
+      expect(url.hostname).toBe('influxdb');
+      expect(url.port || '80').toBe('8086');
+      expect(env.INFLUX_DB).toBe(influxEnv.DOCKER_INFLUXDB_INIT_BUCKET);
+      // 2.x needs the org on /api/v2/write; without it the platform would fall back to /write via the DBRP mapping.
+      expect(env.INFLUX_ORG).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ORG);
+      expect(env.INFLUX_TOKEN).toBe(influxEnv.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+    }
   });
 
-  it('makes the platform listen on all interfaces and keep its data in a volume', () => {
-    expect(platformEnv.HOST).toBe('0.0.0.0');
-    expect(platformEnv.DATA_DIR).toBeTruthy();
-    expect(mountsOf(platform).map((m) => m.target)).toContain(platformEnv.DATA_DIR);
+  it('makes every service listen on all interfaces and share one data volume', () => {
+    const volumes = new Set<string>();
+    for (const name of splitServices) {
+      const env = envOf(services[name]!);
+      expect(env.HOST, name).toBe('0.0.0.0');
+      expect(env.DATA_DIR, name).toBe('/data');
+      const mount = mountsOf(services[name]!).find((m) => m.target === env.DATA_DIR);
+      expect(mount, name).toBeDefined();
+      volumes.add(mount!.source);
+    }
+    expect(volumes.size).toBe(1); // one writer per SQLite file, every file where each service finds it
   });
 
   it('requires an admin password instead of defaulting one', () => {
-    expect(platformEnv.ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?.+\}$/);
+    expect(webEnv.ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?.+\}$/);
   });
 
   it('sets only environment variables the platform knows', () => {
     const known = Object.keys(EnvSchema.shape);
     expect(known).toContain('INFLUX_URL'); // the schema's keys were read, not an empty object
-    const unknown = Object.keys(platformEnv).filter((name) => !known.includes(name));
-    expect(unknown).toEqual([]);
+    for (const name of splitServices) {
+      const unknown = Object.keys(envOf(services[name]!)).filter((variable) => !known.includes(variable));
+      expect(unknown, name).toEqual([]);
+    }
   });
 
-  it('publishes the default MQTT, MQTT-over-WebSocket and HTTP ports on the same numbers', () => {
+  it('publishes the default MQTT and MQTT-over-WebSocket ports on the broker and HTTP on the console', () => {
     const defaults = EnvSchema.parse({});
     expect([defaults.MQTT_PORT, defaults.MQTT_WS_PORT, defaults.HTTP_PORT]).toEqual([1883, 9001, 8080]);
-    const ports = portsOf(platform);
-    for (const port of [1883, 9001, 8080]) {
-      expect(ports, `port ${port}`).toContainEqual({ host: port, container: port });
-    }
-    // The platform must not be moved off those defaults inside the container.
-    for (const name of ['MQTT_PORT', 'MQTT_WS_PORT', 'HTTP_PORT']) {
-      expect(platformEnv[name] ?? '', name).toMatch(/^$|^(1883|9001|8080)$/);
+    for (const port of [1883, 9001]) expect(portsOf(broker), `port ${port}`).toContainEqual({ host: port, container: port });
+    expect(portsOf(web)).toEqual([{ host: 8080, container: 8080 }]);
+    expect(portsOf(services.alerts!)).toEqual([]);
+    // No service may be moved off those defaults inside its container.
+    for (const name of splitServices) {
+      for (const variable of ['MQTT_PORT', 'MQTT_WS_PORT', 'HTTP_PORT']) {
+        expect(envOf(services[name]!)[variable] ?? '', `${name} ${variable}`).toMatch(/^$|^(1883|9001|8080)$/);
+      }
     }
   });
 
-  it('starts the platform only once InfluxDB reports healthy', () => {
-    const dependsOn = platform.depends_on;
+  it('starts the broker only once InfluxDB reports healthy', () => {
+    const dependsOn = broker.depends_on;
     expect(dependsOn).not.toBeInstanceOf(Array);
     expect((dependsOn as Record<string, { condition?: string }>).influxdb?.condition).toBe('service_healthy');
   });
 
-  it('builds the platform from a Dockerfile that runs dist/main.js', () => {
+  it('builds every service from a Dockerfile that runs dist/main.js', () => {
+    const builds = new Set(splitServices.map((name) => JSON.stringify(services[name]!.build)));
+    expect(builds.size).toBe(1); // one image: SERVICE alone decides what a container runs
+    const platform = broker;
     const context = typeof platform.build === 'string' ? platform.build : (platform.build?.context ?? '.');
     const dockerfileName = typeof platform.build === 'object' ? (platform.build.dockerfile ?? 'Dockerfile') : 'Dockerfile';
     const dockerfile = resolve(root, context, dockerfileName);

@@ -5,7 +5,7 @@ import { freePort, waitFor } from '../../core/net.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'dist', 'main.js');
-const SOURCES = ['main.ts', 'platform.ts', 'core', 'broker', 'ingest', 'influx', 'registry', 'alerts', 'web'];
+const SOURCES = ['main.ts', 'platform.ts', 'split.ts', 'core', 'broker', 'ingest', 'influx', 'registry', 'alerts', 'web'];
 
 /** A source file newer than its build, if any: the child would run old code. */
 function staleBuild(): string | undefined {
@@ -64,10 +64,8 @@ export async function spawnPlatform(env: Record<string, string>): Promise<Platfo
   );
   const httpUrl = `http://127.0.0.1:${http}`;
   try {
-    await waitFor(async () => {
-      if (!running) throw new Error('exited');
-      return (await fetch(`${httpUrl}/healthz`)).status === 200;
-    }, 45_000, 'the platform process to be healthy');
+    await waitFor(async () => !running || (await fetch(`${httpUrl}/healthz`)).status === 200, 45_000, 'the platform process to be healthy');
+    if (!running) throw new Error(`exited (${await exited})`);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${output}`);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AlertsService } from '../../alerts/index.js';
+import type { AlertsView } from '../../alerts/index.js';
 import { levels, statuses } from '../../core/schemas/alert.js';
 import { IdSchema } from '../../core/schemas/registry.js';
 import type { Registry } from '../../registry/store.js';
@@ -18,7 +18,7 @@ const ListQuerySchema = z.object({
   before: z.coerce.number().int().min(1).optional(),
 });
 
-export async function alertsPlugin(app: FastifyInstance, { registry, alerts }: { registry: Registry; alerts: AlertsService }): Promise<void> {
+export async function alertsPlugin(app: FastifyInstance, { registry, alerts }: { registry: Registry; alerts: AlertsView }): Promise<void> {
   app.addHook('preHandler', requireStaff(registry));
 
   app.get('/api/alerts', async (request) => {

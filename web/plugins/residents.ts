@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AlertsService } from '../../alerts/index.js';
+import type { AlertsView } from '../../alerts/index.js';
 // The pure function only: the console draws the same bands the alerts engine judges by.
 import { bandsFor } from '../../alerts/rules/vital-bands.js';
 import { PlatformError } from '../../core/errors.js';
@@ -29,7 +29,7 @@ const knownTags = new Set(['resident', 'dong', 'type']);
 
 export interface ResidentsOptions {
   registry: Registry;
-  alerts: AlertsService;
+  alerts: AlertsView;
   influx: InfluxClient;
   deviceStatus: DeviceStatusTracker;
 }

@@ -1,6 +1,6 @@
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { Server as HttpServer } from 'node:http';
-import type { AlertsService } from '../../alerts/index.js';
+import type { AlertsView } from '../../alerts/index.js';
 import type { Bus } from '../../core/bus.js';
 import { PlatformError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -42,7 +42,7 @@ const dropConnection = (socket: Socket): void => socket.conn.close();
 
 export interface ConsoleSocketDeps {
   registry: Registry;
-  alerts: AlertsService;
+  alerts: AlertsView;
   bus: Bus;
   log: Logger;
   metrics: Metrics;
@@ -88,7 +88,7 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
     });
 
     for (const action of alertActions) {
-      socket.on(action, (body: unknown, ack?: (reply: unknown) => void) => {
+      socket.on(action, async (body: unknown, ack?: (reply: unknown) => void) => {
         const reply = typeof ack === 'function' ? ack : () => {};
         try {
           // The session is checked on every event, not only at connect: it may have ended since.
@@ -100,7 +100,7 @@ export function attachConsoleSocket(server: HttpServer, deps: ConsoleSocketDeps)
           }
           const { id, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown };
           if (typeof id !== 'string') throw new PlatformError('bad_request', 'id: required', 'id');
-          reply({ ok: true, alert: performAlertAction(alerts, current, action, id, rest) });
+          reply({ ok: true, alert: await performAlertAction(alerts, current, action, id, rest) });
         } catch (err) {
           if (err instanceof PlatformError) return reply({ ok: false, ...err.toJSON() });
           log.error({ err: (err as Error).message, action }, 'console action failed');
