@@ -52,7 +52,8 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
   const messagesOf = { readings: metrics.brokerMessages.labels('readings'), status: metrics.brokerMessages.labels('status') };
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
     if (!client) return done(null); // the platform's own publishes (errors topics)
-    const service = serviceClients.get(client);
+    const device = identities.get(client);
+    const service = device ? undefined : serviceClients.get(client); // devices first: nearly every message is one
     if (service) {
       if (!isServiceTopic(packet.topic)) {
         metrics.brokerRejections.inc({ reason: 'publish_not_authorized' });
@@ -62,7 +63,6 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
       packet.retain = false; // the bus keeps no state: a retained alert would replay to every new subscriber
       return done(null);
     }
-    const device = identities.get(client);
     const topic = parseDeviceTopic(packet.topic);
     if (!device || !topic || topic.deviceId !== device.deviceId || topic.kind === 'errors') {
       metrics.brokerRejections.inc({ reason: 'publish_not_authorized' });
