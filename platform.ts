@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { startAlerts, type AlertsService } from './alerts/index.js';
 import { startBroker, type BrokerHandle } from './broker/index.js';
 import { createInProcessBus, type Bus } from './core/bus.js';
+import { createCleanups } from './core/cleanups.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -77,17 +78,8 @@ export async function startPlatform(config: Readonly<Config>, options: PlatformO
   const bus = createInProcessBus((topic, err) => log.error({ topic, err: (err as Error).message }, 'bus subscriber failed'));
   mkdirSync(config.dataDir, { recursive: true });
 
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'shutdown step failed');
-      }
-    }
-    cleanups.length = 0;
-  };
+  const cleanups = createCleanups(log);
+  const close = () => cleanups.run();
 
   try {
     let managed: ManagedInfluxd | undefined;

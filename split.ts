@@ -8,6 +8,7 @@ import { openAlertStore } from './alerts/store.js';
 import { startBroker } from './broker/index.js';
 import { createInProcessBus, type Bus } from './core/bus.js';
 import { bridgeBus } from './core/bus-bridge.js';
+import { createCleanups, type Cleanups } from './core/cleanups.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config, ServiceName } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -41,8 +42,7 @@ interface Parts {
   clock: Clock;
   /** The process's own bus: its modules talk to it as in the embedded platform. */
   local: Bus;
-  /** Run at close, last pushed first. */
-  cleanups: (() => Promise<void> | void)[];
+  cleanups: Cleanups;
   connectBus(): Promise<MqttBus>;
 }
 
@@ -60,17 +60,8 @@ export async function startSplitService(config: Readonly<Config>, options: { log
   const log = (options.log ?? createLogger(config.logLevel)).child({ svc: service });
   const local = createInProcessBus((topic, err) => log.error({ topic, err: (err as Error).message }, 'bus subscriber failed'));
   mkdirSync(config.dataDir, { recursive: true });
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'shutdown step failed');
-      }
-    }
-    cleanups.length = 0;
-  };
+  const cleanups = createCleanups(log);
+  const close = () => cleanups.run();
   const parts: Parts = {
     config, service, log, metrics: createMetrics(), clock: options.clock ?? systemClock, local, cleanups,
     async connectBus() {
