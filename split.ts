@@ -167,12 +167,9 @@ async function startAlertsService(p: Parts): Promise<SplitService['ports']> {
   bus.subscribe('observations', (messages) => feed.offer(messages));
   bridge.attach(bus);
   serveStaffActions(bus, alerts);
-  // The broker service deletes outbox rows only at or below this: say it as it moves (and at start).
-  let told = -1;
-  const tellCursor = () => {
-    const cursor = alerts.durableCursor();
-    if (cursor !== told) bus.publish('alerts-cursor', (told = cursor));
-  };
+  // The broker service deletes outbox rows only at or below this. Said every interval, not only when
+  // it moves: a broker service that restarted knows nothing until it hears it again.
+  const tellCursor = () => bus.publish('alerts-cursor', alerts.durableCursor());
   const cursorTimer = setInterval(tellCursor, Math.max(250, config.alerts.scanIntervalMs));
   p.cleanups.push(() => clearInterval(cursorTimer));
   await bus.ready();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.js';
+import { waitFor } from '../core/net.js';
 import type { ObservedMessage } from '../core/schemas/observation.js';
 import { createObservationFeed, type ObservationPage } from './observation-feed.js';
 
@@ -119,6 +120,18 @@ describe('the observation feed between processes', () => {
     await feed.caughtUp();
     await tick();
     expect(engine.processed).toEqual(range(1, 6));
+    feed.close();
+  });
+
+  it('asks the outbox when nothing arrives for a while: a reading whose message was lost with no other after it', async () => {
+    const outbox = outboxOf([1, 1]); // e.g. an SOS stored just before the broker service died, then silence
+    const engine = engineStub();
+    let stored = 0;
+    const feed = createObservationFeed({ ...engine, log, idleCheckMs: 20, fetchPage: (after) => pagesOf(outbox.slice(0, stored)).fetch(after) });
+    await feed.caughtUp();
+    stored = 2; // in the outbox; its observations never come over the bus
+    await waitFor(() => engine.processed.length === 2, 2000, 'the idle check to read the outbox');
+    expect(engine.processed).toEqual([1, 2]);
     feed.close();
   });
 

@@ -15,6 +15,8 @@ export interface ObservationFeedDeps {
   fetchPage(afterId: number): Promise<ObservationPage>;
   log: Logger;
   retryMs?: number;
+  /** With no message for this long, the feed asks the outbox for anything after it (default 2 s; 0 = never). */
+  idleCheckMs?: number;
 }
 
 export interface ObservationFeed {
@@ -37,6 +39,7 @@ export interface ObservationFeed {
  */
 export function createObservationFeed(deps: ObservationFeedDeps): ObservationFeed {
   const retryMs = deps.retryMs ?? 1000;
+  const idleCheckMs = deps.idleCheckMs ?? 2000;
   let known = deps.processedThrough();
   let catchingUp = false;
   let held: ObservedMessage[] = [];
@@ -85,8 +88,10 @@ export function createObservationFeed(deps: ObservationFeedDeps): ObservationFee
     catchUp().catch((err: unknown) => deps.log.error({ err: (err as Error).message }, 'observation catch-up failed'));
   };
 
+  let lastOffer = Date.now();
   function offer(messages: readonly ObservedMessage[]): void {
     if (closed) return;
+    lastOffer = Date.now();
     if (catchingUp) {
       held.push(...messages);
       return;
@@ -108,12 +113,21 @@ export function createObservationFeed(deps: ObservationFeedDeps): ObservationFee
   }
 
   startCatchUp(); // what arrived in the outbox while this service was away
+  // A gap shows when the next message arrives; when none does (the broker service died right after
+  // storing an SOS, and the house is quiet since), the outbox is asked instead.
+  const idleTimer = idleCheckMs > 0
+    ? setInterval(() => {
+      if (!catchingUp && Date.now() - lastOffer >= idleCheckMs) startCatchUp();
+    }, idleCheckMs)
+    : undefined;
+  idleTimer?.unref();
   return {
     offer,
     caughtUp: () => firstCatchUp,
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (idleTimer) clearInterval(idleTimer);
     },
   };
 }

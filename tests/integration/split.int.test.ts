@@ -142,6 +142,22 @@ describe('the platform as split processes', () => {
     await waitFor(() => /"readings":2,[^\n]*caught up with the outbox/.test(alerts.output()), 10_000, 'the catch-up to be logged');
   });
 
+  it('a broker process killed with SIGKILL comes back on its ports; the others reconnect and alert on what it stores next', async () => {
+    const { residentId, device } = await provision();
+    const ports = { MQTT_PORT: new URL(broker.mqttUrl).port, HTTP_PORT: new URL(broker.httpUrl).port };
+    await broker.kill('SIGKILL');
+    broker = await spawnService('broker', ports);
+    const client = await mqtt.connectAsync(broker.mqttUrl, {
+      clientId: device.id, username: device.id, password: device.secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000,
+    });
+    clients.push(client);
+    await client.publishAsync(readingsTopic(device.id), JSON.stringify({ type: 'sos' }), { qos: 1 });
+    const sos = await waitForAlert(residentId, (a) => a.kind === 'sos', 'the SOS after the broker restart');
+    expect(sos.severity).toBe('critical');
+    // The console's staff action reaches the alerts process over the broker that came back.
+    expect((await api<Alert>(`/api/alerts/${sos.id}/ack`, { body: {} })).body.status).toBe('acknowledged');
+  });
+
   it('a device disabled on the console is disconnected by the broker process', async () => {
     const { device, client } = await provision();
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));

@@ -44,9 +44,12 @@ export interface PlatformProcess {
 export async function spawnPlatform(env: Record<string, string>): Promise<PlatformProcess> {
   const stale = existsSync(MAIN) ? staleBuild() : 'main.ts';
   if (stale) throw new Error(`dist/ is older than ${stale}: build first (npx tsc -p .; make test builds before vitest)`);
-  const [http, mqtt, ws] = [await freePort(), await freePort(), await freePort()];
+  // Free ports unless the caller names them (a process restarted on the ports of the one it replaces).
+  const http = env.HTTP_PORT ?? String(await freePort());
+  const mqtt = env.MQTT_PORT ?? String(await freePort());
+  const ws = env.MQTT_WS_PORT ?? String(await freePort());
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, HTTP_PORT: String(http), MQTT_PORT: String(mqtt), MQTT_WS_PORT: String(ws), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, HTTP_PORT: http, MQTT_PORT: mqtt, MQTT_WS_PORT: ws },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
