@@ -17,7 +17,7 @@ import { BENCH_DONG, cpuHalves, cpuSeconds, cpusAllowed, metricOf, pinToCpus, pr
 
 const RAW_BATCH = 5000;
 const POINTS_WRITTEN = 'dh_ingest_influx_points_written_total';
-const RAW_IN_FLIGHT = 4;
+export const RAW_IN_FLIGHT = 4;
 
 
 /**
@@ -55,7 +55,7 @@ class RawBody {
 const createDatabase = (influxUrl: string, db: string) =>
   fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
 
-interface RawResult {
+export interface RawResult {
   points: number;
   seconds: number;
   influxdCpu: number; // CPU seconds influxd spent meanwhile
@@ -68,7 +68,7 @@ const settle = async (...pids: (number | undefined)[]) => {
 };
 
 /** Line protocol straight to influxd's /write: the ceiling for this machine in this run. */
-async function measureRaw(
+export async function measureRaw(
   influxd: ManagedInfluxd, series: number, durationMs: number, inFlight: number,
   db = `bench_raw_${inFlight}`, // its own database: the same points again would be overwrites
   batch = RAW_BATCH,
@@ -106,21 +106,21 @@ async function measureRaw(
   return { points: next, seconds, influxdCpu: cpuSeconds(influxd.pid) - cpu0 };
 }
 
-async function countStored(influx: InfluxClient, devices: { id: string }[], db?: string): Promise<number> {
+export async function countStored(influx: InfluxClient, devices: { id: string }[], db?: string): Promise<number> {
   const ids = devices.map((d) => d.id.replace(/[^A-Za-z0-9_-]/g, '')).join('|');
   const from = db ? `"${db}".."heart_rate"` : '"heart_rate"';
   const [series] = await influx.query(`SELECT count("bpm") FROM ${from} WHERE "device" =~ /^(${ids})$/`);
   return (series?.values[0]?.[1] as number | undefined) ?? 0;
 }
 
-interface MixResult {
+export interface MixResult {
   readings: number;
   messages: number;
   seconds: number;
   cpu: { platform: number; influxd: number; fleet: number }; // `platform`: the process under test
 }
 
-interface Mix {
+export interface Mix {
   label: string;
   devices: number;
   perMessage: number;
@@ -133,7 +133,7 @@ interface Mix {
  * criterion the raw writer counts by — asked of `acknowledged` every 50 ms. One InfluxQL
  * count (`stored`) then checks that exactly those readings are there.
  */
-async function timeFleet(
+export async function timeFleet(
   target: { mqttUrl: string; pid: number | undefined; acknowledged(): Promise<number>; stored(): Promise<number> },
   influxd: ManagedInfluxd, mix: Mix, devices: { id: string; secret: string }[], durationMs: number,
 ): Promise<MixResult> {

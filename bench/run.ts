@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   ingest: () => import('./ingest.js'),
   memory: () => import('./memory.js'),
   scaling: () => import('./scaling.js'),
+  split: () => import('./split.js'),
 };
 
 const RESULTS = new URL('../../bench/RESULTS.md', import.meta.url);
