@@ -9,6 +9,7 @@ import { startBroker } from './broker/index.js';
 import { createInProcessBus, type Bus } from './core/bus.js';
 import { bridgeBus } from './core/bus-bridge.js';
 import { createCleanups, type Cleanups } from './core/cleanups.js';
+import { PlatformError } from './core/errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config, ServiceName } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -127,7 +128,7 @@ async function startBrokerService(p: Parts): Promise<SplitService['ports']> {
   bus.serve({
     replayPage: (params: unknown): ReplayPage => {
       const after = (params as { after?: unknown }).after;
-      if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) throw new Error('replayPage: after must be a whole number ≥ 0');
+      if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) throw new PlatformError('bad_request', 'replayPage: after must be a whole number ≥ 0', 'after');
       return ingest.replayPage(after, REPLAY_PAGE_READINGS);
     },
   });

@@ -85,7 +85,11 @@ export function createObservationFeed(deps: ObservationFeedDeps): ObservationFee
 
   const startCatchUp = () => {
     catchingUp = true;
-    catchUp().catch((err: unknown) => deps.log.error({ err: (err as Error).message }, 'observation catch-up failed'));
+    catchUp().catch((err: unknown) => {
+      // Held messages stay held: the next attempt starts where the engine is.
+      deps.log.error({ err: (err as Error).message }, 'observation catch-up failed; retrying');
+      if (!closed) timer = setTimeout(startCatchUp, retryMs);
+    });
   };
 
   let lastOffer = Date.now();
