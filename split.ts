@@ -27,6 +27,7 @@ import { attachConsoleSocket } from './web/socket/console.js';
 /** Readings per replay page: whole messages, so up to 499 more; well under the bus's message size. */
 const REPLAY_PAGE_READINGS = 300;
 const FIRST_SCAN_WAIT_MS = 60_000;
+const DEVICES_HEARD_EVERY_MS = 1000;
 
 export interface SplitService {
   service: Exclude<ServiceName, 'all'>;
@@ -106,6 +107,27 @@ async function listenOps(p: Parts, health: () => HealthReport): Promise<number> 
   return typeof address === 'object' && address ? address.port : p.config.http.port;
 }
 
+/**
+ * `devices-heard` from the observations, once per interval: the console needs when each device was
+ * last heard, not every reading (which would cross the bus a second time to get there).
+ * Returns the stop.
+ */
+export function summarizeDevicesHeard(local: Bus, everyMs: number): () => void {
+  const heard = new Map<string, number>();
+  const unsubscribe = local.subscribe('observations', (messages) => {
+    for (const m of messages) if (m.receivedAt > (heard.get(m.deviceId) ?? 0)) heard.set(m.deviceId, m.receivedAt);
+  });
+  const timer = setInterval(() => {
+    if (heard.size === 0) return;
+    local.publish('devices-heard', Array.from(heard, ([deviceId, at]) => ({ deviceId, at })));
+    heard.clear();
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
+}
+
 /** Broker and ingest: devices in, the outbox, InfluxDB; observations and device status out. */
 async function startBrokerService(p: Parts): Promise<SplitService['ports']> {
   const { config, log, metrics, clock, local } = p;
@@ -115,8 +137,9 @@ async function startBrokerService(p: Parts): Promise<SplitService['ports']> {
   let alertsCursor = 0; // nothing is deleted for the alerts service until it says how far it is durable
   const ingest = startIngest({ dataDir: config.dataDir, bus: local, clock, log: log.child({ part: 'ingest' }), metrics, influx, consumerCursor: () => alertsCursor });
   p.cleanups.push(() => ingest.close());
-  const bridge = bridgeBus(local, { outbound: ['observations', 'device-status'], inbound: ['resident', 'device'] });
+  const bridge = bridgeBus(local, { outbound: ['observations', 'device-status', 'devices-heard'], inbound: ['resident', 'device'] });
   p.cleanups.push(() => bridge.close());
+  p.cleanups.push(summarizeDevicesHeard(local, DEVICES_HEARD_EVERY_MS));
   const broker = await startBroker(config, { registry, ingest, bus: local, clock, log, metrics });
   p.cleanups.push(() => broker.close());
 
@@ -197,7 +220,7 @@ async function startWebService(p: Parts): Promise<SplitService['ports']> {
   const store = openAlertStore(join(config.dataDir, 'alerts.db'));
   p.cleanups.push(() => store.close());
   // 'staff' stays in this process: only the console changes staff, and only its sockets care.
-  const bridge = bridgeBus(local, { outbound: ['resident', 'device'], inbound: ['alert', 'device-status', 'observations'] });
+  const bridge = bridgeBus(local, { outbound: ['resident', 'device'], inbound: ['alert', 'device-status', 'devices-heard'] });
   p.cleanups.push(() => bridge.close());
   const bus = await p.connectBus();
   bridge.attach(bus);

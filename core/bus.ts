@@ -19,6 +19,11 @@ export interface BusTopics {
   alert: Alert;
   /** The alerts engine's durable cursor (split processes: the broker service's outbox keeps every row above it). */
   'alerts-cursor': number;
+  /**
+   * When each device was last heard, for the devices heard since the last such message (split processes:
+   * the console's device status without every observation crossing the bus to it).
+   */
+  'devices-heard': { deviceId: string; at: number }[];
 }
 
 export interface Bus {

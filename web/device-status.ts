@@ -40,7 +40,8 @@ export interface DeviceStatusTracker {
 }
 
 /**
- * Device status for the resident page, fed by the bus (`device-status` and `observations`).
+ * Device status for the resident page, fed by the bus (`device-status`, and `observations` or, in a
+ * split, `devices-heard`).
  * Kept in memory in the web service: nothing else keeps it queryable yet.
  */
 export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
@@ -49,6 +50,10 @@ export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
     let s = seen.get(id);
     if (!s) seen.set(id, (s = {}));
     return s;
+  };
+  const heardAt = (deviceId: string, at: number) => {
+    const s = entry(deviceId);
+    if (at > (s.lastReadingAt ?? 0)) s.lastReadingAt = at;
   };
   const unsubscribe = [
     bus.subscribe('device-status', (status) => {
@@ -59,10 +64,11 @@ export function trackDeviceStatus(bus: Bus): DeviceStatusTracker {
     }),
     // The ingest hot path: one map lookup per message, not per reading.
     bus.subscribe('observations', (messages) => {
-      for (const m of messages) {
-        const s = entry(m.deviceId);
-        if (m.receivedAt > (s.lastReadingAt ?? 0)) s.lastReadingAt = m.receivedAt;
-      }
+      for (const m of messages) heardAt(m.deviceId, m.receivedAt);
+    }),
+    // The same in a split, where observations stay with the broker and alerts processes.
+    bus.subscribe('devices-heard', (devices) => {
+      for (const d of devices) heardAt(d.deviceId, d.at);
     }),
   ];
   return {

@@ -114,6 +114,12 @@ describe('the platform as split processes', () => {
 
     const stored = await wholePoints(influx, 'spo2', device.id, ['spo2'], 1);
     expect(stored[0]!.spo2).toBe(85);
+    // The console knows the device was heard without every observation crossing the bus to it (devices-heard).
+    await waitFor(async () => {
+      const page = await api<{ devices: { id: string; status: { connectivity: string; lastSeenAt: number | null } }[] }>(`/api/residents/${residentId}`);
+      const status = page.body.devices.find((d) => d.id === device.id)?.status;
+      return status?.connectivity === 'online' && (status.lastSeenAt ?? 0) >= now - 5000;
+    }, 10_000, 'the device heard on the resident page');
     const alert = await waitForAlert(residentId, (a) => a.kind === 'abnormal_vital' && a.severity === 'critical', 'the SpO2 alert');
     // The alerts process published it; the web process's socket delivered it.
     await waitFor(() => live.some((a) => a.id === alert.id), 10_000, 'the alert on the console socket');
