@@ -14,7 +14,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import type { Config, ServiceName } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
-import { connectMqttBus, type MqttBus } from './core/mqtt-bus.js';
+import { connectMqttBus, createMqttBus, type MqttBus } from './core/mqtt-bus.js';
 import type { ObservedMessage } from './core/schemas/observation.js';
 import { connectInflux } from './influx/client.js';
 import { startIngest, type ReplayPage } from './ingest/index.js';
@@ -143,7 +143,9 @@ async function startBrokerService(p: Parts): Promise<SplitService['ports']> {
   const broker = await startBroker(config, { registry, ingest, bus: local, clock, log, metrics });
   p.cleanups.push(() => broker.close());
 
-  const bus = await p.connectBus(); // through the broker just started
+  // Straight into the broker just started: its share of the bus (every observation) skips a client and a socket.
+  const bus = createMqttBus(broker.busTransport(), { service: 'broker', log: log.child({ part: 'bus' }) });
+  p.cleanups.push(() => bus.close());
   bridge.attach(bus);
   bus.subscribe('alerts-cursor', (cursor) => {
     alertsCursor = Math.max(alertsCursor, cursor);

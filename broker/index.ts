@@ -6,6 +6,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Bus } from '../core/bus.js';
+import type { BusTransport } from '../core/mqtt-bus.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -32,6 +33,8 @@ export interface BrokerDeps {
 export interface BrokerHandle {
   ports: { mqtt: number; ws: number; tls?: number };
   listening(): boolean;
+  /** The services' bus in the broker's own process: straight into aedes, no client, no socket (split processes). */
+  busTransport(): BusTransport;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,38 @@ function listen(server: NetServer | HttpServer, port: number, host: string): Pro
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/**
+ * aedes itself as a transport of the services' bus: its own publishes and subscriptions, which no
+ * hook checks (the broker trusts its own process), delivered to the other services' connections.
+ */
+function aedesTransport(aedes: Aedes): BusTransport {
+  type Deliver = (packet: { topic: string; payload: string | Buffer }, done: () => void) => void;
+  let onMessage: (topic: string, payload: Buffer) => void = () => {};
+  const subscribed = new Map<string, Deliver>();
+  return {
+    onMessage: (handler) => void (onMessage = handler),
+    subscribe: (topic) => new Promise<void>((resolve) => {
+      const deliver: Deliver = (packet, done) => {
+        onMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        done();
+      };
+      subscribed.set(topic, deliver);
+      aedes.subscribe(topic, deliver, resolve);
+    }),
+    unsubscribe(topic) {
+      const deliver = subscribed.get(topic);
+      if (!deliver) return;
+      subscribed.delete(topic);
+      aedes.unsubscribe(topic, deliver, () => {});
+    },
+    publish: (topic, payload, done) => aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => done(err ?? undefined)),
+    connected: () => !aedes.closed,
+    async close() {
+      for (const topic of [...subscribed.keys()]) this.unsubscribe(topic);
+    },
+  };
 }
 
 function closeServer(server: NetServer | HttpServer): Promise<void> {
@@ -177,6 +212,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps): Promi
   return {
     ports,
     listening: () => servers.every((s) => s.listening),
+    busTransport: () => aedesTransport(aedes),
     async close() {
       for (const u of unsubscribe) u();
       for (const client of wss.clients) client.terminate();

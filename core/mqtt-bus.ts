@@ -101,13 +101,33 @@ interface Route {
   handlers: Set<(message: unknown) => void>;
 }
 
+/**
+ * How a bus reaches the broker: an MQTT connection (connectMqttBus), or, in the broker's own process,
+ * the broker itself (broker/index.ts `busTransport`), so its messages skip a client and a socket.
+ */
+export interface BusTransport {
+  /** Every message of the topics subscribed, in arrival order. */
+  onMessage(handler: (topic: string, payload: Buffer) => void): void;
+  /** Resolves once the broker has granted the subscription (QoS 1); rejects when it refused it. */
+  subscribe(topic: string): Promise<void>;
+  unsubscribe(topic: string): void;
+  /** QoS 1; `done` once the broker took it (or with the reason it did not). */
+  publish(topic: string, payload: Buffer, done: (err?: Error) => void): void;
+  connected(): boolean;
+  /** Bounded: waits for what is in flight, then lets go. */
+  close(): Promise<void>;
+}
+
 /** Connects; resolves after CONNACK, rejects when the broker refuses the account or is not reached within 10 s. */
 export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> {
+  return createMqttBus(await connectTransport(options), options);
+}
+
+/** An MQTT connection as the account `svc:<service>`, reconnecting by itself once it was up. */
+function connectTransport(options: MqttBusOptions): Promise<BusTransport> {
   const { url, service, secret, log } = options;
-  const onHandlerError = options.onHandlerError ?? ((topic, err) => log.error({ topic, err: errorText(err) }, 'bus subscriber failed'));
   const account = serviceAccount(service);
   const where = `${new URL(url).host} as ${account}`; // never credentials the URL may carry
-  const ownReplyTopic = replyTopic(service);
   const client: MqttClient = mqtt.connect(url, {
     clientId: account,
     username: account,
@@ -123,15 +143,97 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
     connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectOnConnackError: false, // at first; see below
   });
+  let everConnected = false;
+  let connected = false;
+  let refusalLogged = false;
+  let closing = false;
 
+  client.on('connect', () => {
+    if (everConnected) log.info({ bus: where }, 'bus reconnected'); // mqtt.js subscribes again by itself
+    everConnected = true;
+    connected = true;
+    refusalLogged = false;
+    // From now on a refusal (a broker restarted with another secret, say) is retried, not final.
+    client.options.reconnectOnConnackError = true;
+  });
+  client.on('close', () => {
+    if (!connected) return;
+    connected = false;
+    if (!closing) log.warn({ bus: where }, 'bus connection lost; reconnecting');
+  });
+  client.on('error', (err: Error & { code?: unknown }) => {
+    if (typeof err.code === 'number' && everConnected && !refusalLogged) {
+      refusalLogged = true;
+      log.error({ bus: where, err: err.message }, 'the bus refuses this service; retrying');
+    } else {
+      log.debug({ bus: where, err: err.message }, 'bus connection error');
+    }
+  });
+
+  const transport: BusTransport = {
+    onMessage: (handler) => void client.on('message', handler),
+    subscribe: (topic) => new Promise<void>((resolve, reject) => {
+      client.subscribe(topic, { qos: 1 }, (err, granted) => {
+        if (err || granted?.some((g) => g.qos !== 1)) reject(new Error(`the bus refused the subscription to ${topic}: ${err?.message ?? 'not authorized'}`));
+        else resolve();
+      });
+    }),
+    unsubscribe: (topic) => void client.unsubscribe(topic),
+    // While disconnected mqtt.js keeps QoS 1 publishes and sends them on reconnecting.
+    publish: (topic, payload, done) => void client.publish(topic, payload, { qos: 1 }, (err) => done(err)),
+    connected: () => connected,
+    async close() {
+      closing = true;
+      // In-flight QoS 1 publishes: wait (bounded) for their PUBACK, then DISCONNECT; else drop the socket.
+      // (mqtt.js' own end() waits without a bound, and a second end() cannot cut it short.)
+      const inFlight = () => Object.keys(client.outgoing).length;
+      const deadline = Date.now() + CLOSE_TIMEOUT_MS;
+      while (inFlight() > 0 && client.connected && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
+      if (inFlight() > 0) log.warn({ bus: where, unacknowledged: inFlight() }, 'closing the bus with publishes not acknowledged');
+      await client.endAsync(inFlight() > 0 || !client.connected);
+    },
+  };
+
+  return new Promise<BusTransport>((resolve, reject) => {
+    let lastError: Error | undefined;
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      if (!err) return resolve(transport);
+      closing = true;
+      client.end(true);
+      reject(err);
+    };
+    const onConnect = () => settle();
+    const onError = (err: Error & { code?: unknown }) => {
+      // A CONNACK refusal carries its return code (MQTT 3.1.1 §3.2.2.3); mqtt.js does not retry it at first.
+      if (typeof err.code === 'number') {
+        const hint = err.code === 4 ? ' (check BUS_SECRET; without one the broker takes no service accounts)' : '';
+        settle(new Error(`the bus at ${where} refused the connection: ${err.message}, CONNACK ${err.code}${hint}`));
+      } else {
+        lastError = err;
+      }
+    };
+    const timer = setTimeout(
+      () => settle(new Error(`could not reach the bus at ${where} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError.message}` : ''}`)),
+      CONNECT_TIMEOUT_MS,
+    );
+    client.on('connect', onConnect);
+    client.on('error', onError);
+  });
+}
+
+/** The bus over a transport: topics, their handlers, request/response. */
+export function createMqttBus(transport: BusTransport, options: Pick<MqttBusOptions, 'service' | 'log' | 'onHandlerError'>): MqttBus {
+  const { service, log } = options;
+  const onHandlerError = options.onHandlerError ?? ((topic, err) => log.error({ topic, err: errorText(err) }, 'bus subscriber failed'));
+  const ownReplyTopic = replyTopic(service);
   const routes = new Map<string, Route>();
   const subscriptions = new Set<Promise<void>>();
   const pending = new Map<string, { resolve(value: unknown): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
   const served = new Map<string, ServedMethod>();
   let serving = false;
-  let everConnected = false;
-  let connected = false;
-  let refusalLogged = false;
   let closed = false;
 
   // --- receiving: one route per MQTT topic, its handlers called in arrival order ---
@@ -147,7 +249,7 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
     }
   };
 
-  client.on('message', (topic, payload) => {
+  transport.onMessage((topic, payload) => {
     let message: unknown;
     try {
       message = JSON.parse(payload.toString('utf8'));
@@ -161,12 +263,7 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
   });
 
   const subscribeAtBroker = (topic: string) => {
-    const acknowledged = new Promise<void>((resolve, reject) => {
-      client.subscribe(topic, { qos: 1 }, (err, granted) => {
-        if (err || granted?.some((g) => g.qos !== 1)) reject(new Error(`the bus refused the subscription to ${topic}: ${err?.message ?? 'not authorized'}`));
-        else resolve();
-      });
-    });
+    const acknowledged = transport.subscribe(topic);
     subscriptions.add(acknowledged);
     // A refused one stays in the set: ready() rejects.
     acknowledged.then(
@@ -187,15 +284,14 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
     return () => {
       if (!route.handlers.delete(entry) || route.handlers.size > 0) return;
       routes.delete(topic);
-      if (!closed) client.unsubscribe(topic);
+      if (!closed) transport.unsubscribe(topic);
     };
   };
 
   // --- sending ---
 
   const send = (topic: string, payload: Buffer) => {
-    // While disconnected mqtt.js keeps QoS 1 publishes and sends them on reconnecting.
-    client.publish(topic, payload, { qos: 1 }, (err) => {
+    transport.publish(topic, payload, (err) => {
       if (err) log.error({ topic, err: err.message }, 'bus publish failed');
     });
   };
@@ -256,30 +352,6 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
     );
   };
 
-  // --- connection ---
-
-  client.on('connect', () => {
-    if (everConnected) log.info({ bus: where }, 'bus reconnected'); // mqtt.js subscribes again by itself
-    everConnected = true;
-    connected = true;
-    refusalLogged = false;
-    // From now on a refusal (a broker restarted with another secret, say) is retried, not final.
-    client.options.reconnectOnConnackError = true;
-  });
-  client.on('close', () => {
-    if (!connected) return;
-    connected = false;
-    if (!closed) log.warn({ bus: where }, 'bus connection lost; reconnecting');
-  });
-  client.on('error', (err: Error & { code?: unknown }) => {
-    if (typeof err.code === 'number' && everConnected && !refusalLogged) {
-      refusalLogged = true;
-      log.error({ bus: where, err: err.message }, 'the bus refuses this service; retrying');
-    } else {
-      log.debug({ bus: where, err: err.message }, 'bus connection error');
-    }
-  });
-
   const bus: MqttBus = {
     publish<T extends keyof BusTopics>(topic: T, message: BusTopics[T]) {
       if (closed) return log.error({ topic }, 'bus closed; message not sent');
@@ -301,7 +373,7 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
 
     ready: () => Promise.all([...subscriptions]).then(() => undefined),
 
-    connected: () => connected,
+    connected: () => transport.connected(),
 
     request<R>(target: BusService, method: string, params: unknown, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
       return new Promise<R>((resolve, reject) => {
@@ -337,42 +409,8 @@ export async function connectMqttBus(options: MqttBusOptions): Promise<MqttBus> 
         waiting.reject(new PlatformError('store_unavailable', 'the services bus closed before the answer came'));
         pending.delete(id);
       }
-      // In-flight QoS 1 publishes: wait (bounded) for their PUBACK, then DISCONNECT; else drop the socket.
-      // (mqtt.js' own end() waits without a bound, and a second end() cannot cut it short.)
-      const inFlight = () => Object.keys(client.outgoing).length;
-      const deadline = Date.now() + CLOSE_TIMEOUT_MS;
-      while (inFlight() > 0 && client.connected && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
-      if (inFlight() > 0) log.warn({ bus: where, unacknowledged: inFlight() }, 'closing the bus with publishes not acknowledged');
-      await client.endAsync(inFlight() > 0 || !client.connected);
+      await transport.close();
     },
   };
-
-  return new Promise<MqttBus>((resolve, reject) => {
-    let lastError: Error | undefined;
-    const settle = (err?: Error) => {
-      clearTimeout(timer);
-      client.off('connect', onConnect);
-      client.off('error', onError);
-      if (!err) return resolve(bus);
-      closed = true;
-      client.end(true);
-      reject(err);
-    };
-    const onConnect = () => settle();
-    const onError = (err: Error & { code?: unknown }) => {
-      // A CONNACK refusal carries its return code (MQTT 3.1.1 §3.2.2.3); mqtt.js does not retry it at first.
-      if (typeof err.code === 'number') {
-        const hint = err.code === 4 ? ' (check BUS_SECRET; without one the broker takes no service accounts)' : '';
-        settle(new Error(`the bus at ${where} refused the connection: ${err.message}, CONNACK ${err.code}${hint}`));
-      } else {
-        lastError = err;
-      }
-    };
-    const timer = setTimeout(
-      () => settle(new Error(`could not reach the bus at ${where} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError.message}` : ''}`)),
-      CONNECT_TIMEOUT_MS,
-    );
-    client.on('connect', onConnect);
-    client.on('error', onError);
-  });
+  return bus;
 }

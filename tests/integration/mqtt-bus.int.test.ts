@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BusTopics } from '../../core/bus.js';
 import { PlatformError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { connectMqttBus, MAX_BUS_PAYLOAD_BYTES, type MqttBus } from '../../core/mqtt-bus.js';
+import { connectMqttBus, createMqttBus, MAX_BUS_PAYLOAD_BYTES, type MqttBus } from '../../core/mqtt-bus.js';
 import type { Alert } from '../../core/schemas/alert.js';
 import type { DeviceStatus, ObservedMessage } from '../../core/schemas/observation.js';
 import type { BusService } from '../../core/service-accounts.js';
@@ -152,6 +152,28 @@ describe('the services bus over MQTT', () => {
     await waitFor(() => seen.length > 0, 5000, 'the alert published after the restart');
     // Had the broker kept a session, the 100 would come first.
     expect(seen).toEqual([101]);
+  });
+
+  it('works in the broker\'s own process too, straight into aedes (no client, no socket)', async () => {
+    const inBroker = createMqttBus(broker.broker.busTransport(), { service: 'broker', log });
+    buses.push(inBroker);
+    inBroker.serve({ replayPage: (params: { after: number }) => ({ messages: [], through: params.after + 1 }) });
+    const cursors: number[] = [];
+    inBroker.subscribe('alerts-cursor', (cursor) => cursors.push(cursor));
+    await inBroker.ready();
+    const alerts = await connect('alerts');
+    const observed: ObservedMessage[] = [];
+    alerts.subscribe('observations', (messages) => observed.push(...messages));
+    await alerts.ready();
+
+    alerts.publish('alerts-cursor', 41);
+    await waitFor(() => cursors.length === 1, 5000, 'the cursor in the broker process');
+    expect(cursors).toEqual([41]);
+    await expect(alerts.request('broker', 'replayPage', { after: 7 })).resolves.toEqual({ messages: [], through: 8 });
+    inBroker.publish('observations', [observedOf(1), observedOf(2)]);
+    await waitFor(() => observed.length === 2, 5000, 'the observations from the broker process');
+    expect(observed).toEqual([observedOf(1), observedOf(2)]);
+    expect(broker.accepted()).toBe(0); // nothing of it was taken for a reading
   });
 
   it('stops delivering to a handler once it unsubscribes', async () => {
