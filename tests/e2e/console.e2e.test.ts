@@ -144,7 +144,8 @@ describe('the live console in a real Chromium', () => {
     await page.evaluate(() => Object.assign(window, { notReloaded: true }));
 
     proxy.cut();
-    await page.locator('#connection[data-state=disconnected]').waitFor({ timeout: 10_000 });
+    // At once when the browser sees the connection close; within the 20 s heartbeat when it does not.
+    await page.locator('#connection[data-state=disconnected]').waitFor({ timeout: 25_000 });
     await expect(page.locator('#connection .conn-label').textContent()).resolves.toBe('연결 끊김 — 재연결 중');
 
     await oximeter.publish({ type: 'spo2', spo2: 86 });
@@ -159,6 +160,16 @@ describe('the live console in a real Chromium', () => {
     await page.locator(`#board [data-alert-id="${fall.id}"]`).waitFor({ timeout: 5000 });
     await expect(page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
     // The cut itself logs failed connections; nothing else may have gone wrong.
+    expect(problems.filter((p) => !/ERR_CONNECTION|ERR_EMPTY_RESPONSE|WebSocket/.test(p))).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('shows a connection that died without a word as cut, within the heartbeat, and recovers when it is back', async () => {
+    const page = await logIn(staffA, { baseUrl: proxy.url });
+    proxy.freeze(); // no FIN, no RST: only the missing heartbeat tells
+    await page.locator('#connection[data-state=disconnected]').waitFor({ timeout: 30_000 });
+    proxy.restore();
+    await page.locator('#connection[data-state=connected]').waitFor({ timeout: 30_000 });
     expect(problems.filter((p) => !/ERR_CONNECTION|ERR_EMPTY_RESPONSE|WebSocket/.test(p))).toEqual([]);
     problems.length = 0;
   });

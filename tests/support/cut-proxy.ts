@@ -3,11 +3,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy in front of the platform's HTTP port whose line can be cut: every open
  * connection is destroyed and new ones are refused until `restore()`. To the browser it is
- * the Wi-Fi dropping — no Socket.io disconnect packet, no reload.
+ * the Wi-Fi dropping — no Socket.io disconnect packet, no reload. Or frozen: connections stay
+ * open and nothing goes through either way, as when a network dies without a word.
  */
 export interface CutProxy {
   url: string;
   cut(): void;
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -15,9 +17,15 @@ export interface CutProxy {
 export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   const open = new Set<Socket>();
   let isCut = false;
+  let isFrozen = false;
   const server: Server = createServer((client) => {
     if (isCut) {
       client.destroy();
+      return;
+    }
+    if (isFrozen) {
+      client.pause(); // accepted, and never answered
+      open.add(client);
       return;
     }
     const upstream = connect(targetPort, '127.0.0.1');
@@ -44,8 +52,17 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
       for (const s of open) s.destroy();
       open.clear();
     },
+    freeze() {
+      isFrozen = true;
+      for (const s of open) s.pause();
+    },
     restore() {
+      if (isFrozen) {
+        for (const s of open) s.destroy();
+        open.clear();
+      }
       isCut = false;
+      isFrozen = false;
     },
     async close() {
       for (const s of open) s.destroy();
