@@ -60,7 +60,7 @@ describe('the services bus over MQTT', () => {
     mqtt.connectAsync(broker.url, { clientId: username, username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
   const metricsText = () => broker.metrics.registry.metrics();
 
-  // A broker each: the services' persistent sessions would carry messages from one test into the next.
+  // A broker each: no test sees another's connections, accounts or counters.
   beforeEach(async () => {
     broker = await startTestBroker({ busSecret: SECRET });
   });
