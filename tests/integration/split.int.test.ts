@@ -8,6 +8,7 @@ import { createLogger } from '../../core/logger.js';
 import type { Alert } from '../../core/schemas/alert.js';
 import { connectInflux, type InfluxClient } from '../../influx/client.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../../influx/managed-influxd.js';
+import { launchChromium } from '../support/browser.js';
 import { readingsTopic, wholePoints } from '../support/devices.js';
 import { spawnPlatform, type PlatformProcess } from '../support/platform-process.js';
 import { ADMIN_PASSWORD, waitFor } from '../support/stack.js';
@@ -132,6 +133,32 @@ describe('the platform as split processes', () => {
     const again = await api<{ error: string }>(`/api/alerts/${alert.id}/ack`, { body: {} });
     expect(again.status).toBe(409);
     expect(again.body.error).toBe('conflict');
+  });
+
+  it('serves the console to a real Chromium: an SOS arrives live on the board and its acknowledgement goes through the alerts process', async () => {
+    const { residentId, device, client } = await provision();
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext({ locale: 'ko-KR', timezoneId: 'Asia/Seoul' })).newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(err.message));
+      await page.goto(web.httpUrl);
+      await page.fill('[name=username]', 'admin');
+      await page.fill('[name=password]', ADMIN_PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#connection[data-state=connected]', { timeout: 15_000 });
+
+      await client.publishAsync(readingsTopic(device.id), JSON.stringify({ type: 'sos' }), { qos: 1 });
+      const sos = await waitForAlert(residentId, (a) => a.kind === 'sos', 'the SOS');
+      // On the board without a reload: broker process → alerts process → bus → web process → socket.
+      const card = page.locator(`#board [data-alert-id="${sos.id}"][data-kind=sos][data-severity=critical]`);
+      await card.waitFor({ timeout: 10_000 });
+      await card.locator('[data-action=ack]').click();
+      await page.locator(`#board [data-alert-id="${sos.id}"][data-status=acknowledged]`).waitFor({ timeout: 10_000 });
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('an alerts process killed with SIGKILL misses nothing published while it was down', async () => {
