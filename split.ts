@@ -112,7 +112,7 @@ async function listenOps(p: Parts, health: () => HealthReport): Promise<number> 
  * last heard, not every reading (which would cross the bus a second time to get there).
  * Returns the stop.
  */
-export function summarizeDevicesHeard(local: Bus, everyMs: number): () => void {
+function summarizeDevicesHeard(local: Bus, everyMs: number): () => void {
   const heard = new Map<string, number>();
   const unsubscribe = local.subscribe('observations', (messages) => {
     for (const m of messages) if (m.receivedAt > (heard.get(m.deviceId) ?? 0)) heard.set(m.deviceId, m.receivedAt);

@@ -90,6 +90,40 @@ describe('startAlerts', () => {
     await s.alerts.close();
   });
 
+  it('with firstScanAfter, fires no deadline until it settles, so a sign of life from a backlog read meanwhile answers a missed check-in', async () => {
+    const missed = (s: ReturnType<typeof service>) => s.alerts.list({ dongs: null, limit: 10 }).alerts.filter((a) => a.kind === 'missed_checkin');
+    const downFor25Hours = async (dataDir: string) => {
+      const clock = new FakeClock(at);
+      const first = service(clock, { dataDir });
+      first.observe(1, 'checkin_button');
+      first.alerts.scan();
+      await first.alerts.close();
+      clock.advance(25 * 60 * minute); // past the 24 h window while the process was down
+      return clock;
+    };
+
+    // Without the wait, the scan at start raises it before the backlog can answer.
+    const eagerDir = mkdtempSync(join(tmpdir(), 'dh-alerts-eager-'));
+    try {
+      const eager = service(await downFor25Hours(eagerDir), { dataDir: eagerDir });
+      expect(missed(eager)).toHaveLength(1);
+      await eager.alerts.close();
+    } finally {
+      rmSync(eagerDir, { recursive: true, force: true });
+    }
+
+    let backlogRead!: () => void;
+    const waiting = service(await downFor25Hours(dir), { firstScanAfter: new Promise<void>((resolve) => (backlogRead = resolve)) });
+    expect(missed(waiting)).toEqual([]);
+    waiting.observe(2, 'motion', { detected: true }); // from the backlog: someone was home
+    expect(waiting.alerts.durableCursor()).toBe(1); // no scan (which flushes) has run yet
+    backlogRead();
+    await nextTurn();
+    expect(waiting.alerts.durableCursor()).toBe(2); // the first scan ran once the backlog was read
+    expect(missed(waiting)).toEqual([]);
+    await waiting.alerts.close();
+  });
+
   it('learns devices created while it runs from the bus', async () => {
     const clock = new FakeClock(at);
     const s = service(clock, { devices: [] });

@@ -135,6 +135,24 @@ describe('the observation feed between processes', () => {
     feed.close();
   });
 
+  it('tries the catch-up again when handing a page over failed, holding what arrived meanwhile', async () => {
+    const outbox = outboxOf([2, 2, 2]);
+    const engine = engineStub();
+    let failures = 1;
+    const feed = createObservationFeed({
+      processedThrough: engine.processedThrough, log, retryMs: 1, fetchPage: pagesOf(outbox.slice(0, 2)).fetch,
+      handle: (messages) => {
+        if (failures-- > 0) throw new Error('engine busy');
+        engine.handle(messages);
+      },
+    });
+    feed.offer([outbox[2]!]); // live, while the failed catch-up waits to try again
+    await feed.caughtUp();
+    await tick();
+    expect(engine.processed).toEqual(range(1, 6));
+    feed.close();
+  });
+
   it('duplicates (a queued delivery and the catch-up of the same ids) are processed once', async () => {
     const outbox = outboxOf([2, 2]);
     const engine = engineStub();

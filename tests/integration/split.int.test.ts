@@ -179,6 +179,11 @@ describe('the platform as split processes', () => {
     const { residentId, device } = await provision();
     const ports = { MQTT_PORT: new URL(broker.mqttUrl).port, HTTP_PORT: new URL(broker.httpUrl).port };
     await broker.kill('SIGKILL');
+    // Meanwhile the alerts process says its bus is gone: degraded, not down (it works on).
+    await waitFor(async () => {
+      const health = (await (await fetch(`${alerts.httpUrl}/healthz`)).json()) as { status: string; checks: { bus: { ok: boolean } } };
+      return health.status === 'degraded' && !health.checks.bus.ok;
+    }, 10_000, 'the alerts process to report its bus lost');
     broker = await spawnService('broker', ports);
     const client = await mqtt.connectAsync(broker.mqttUrl, {
       clientId: device.id, username: device.id, password: device.secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000,
